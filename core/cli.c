@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "progress.h"
+
+const struct cli_verb *cli_verbs;
+size_t cli_n_verbs;
+
+const struct cli_verb *cli_verb_find(const char *name)
+{
+	for (size_t i = 0; i < cli_n_verbs; i++)
+		if (strcmp(cli_verbs[i].name, name) == 0)
+			return &cli_verbs[i];
+	return NULL;
+}
+
+void cli_help(const char *verb)
+{
+	const struct cli_verb *v = cli_verb_find(verb);
+
+	if (v)
+		fputs(v->usage, stdout);
+}
+
+int cli_usage(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s%s%s: ", sr_progname, verb ? " " : "", verb ? verb : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (verb)
+		fprintf(stderr, "\nhint: see '%s help %s'\n", sr_progname, verb);
+	else
+		fprintf(stderr, "\nhint: see '%s --help'\n", sr_progname);
+	return EXIT_USAGE;
+}
+
+int cli_common_option(struct cli_common *c, const char *verb, int opt, const char *arg, int *ret_exit)
+{
+	switch (opt) {
+	case OPT_JSON:
+		c->json = true;
+		return 1;
+	case OPT_QUIET:
+		sr_verbosity = 0;
+		progress_default_mode = PROGRESS_NONE;
+		return 1;
+	case OPT_VERBOSE:
+		sr_verbosity = 2;
+		return 1;
+	case OPT_PROGRESS:
+		if (strcmp(arg, "json") == 0)
+			progress_default_mode = PROGRESS_JSON;
+		else if (strcmp(arg, "none") == 0)
+			progress_default_mode = PROGRESS_NONE;
+		else if (strcmp(arg, "auto") == 0)
+			progress_default_mode = PROGRESS_AUTO;
+		else {
+			*ret_exit = cli_usage(verb, "--progress takes auto, none or json, not '%s'", arg);
+			return -1;
+		}
+		return 1;
+	case OPT_HELP:
+		cli_help(verb);
+		*ret_exit = EXIT_OK;
+		return -1;
+	default:
+		return 0;
+	}
+}
+
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+	char opts[64];
+
+	/* a leading ':' makes a missing value return ':' rather than '?' */
+	snprintf(opts, sizeof(opts), ":%s", shortopts);
+	opterr = 0;
+	return getopt_long(argc, argv, opts, longopts, NULL);
+}
+
+int cli_bad_option(const char *verb, int code, int argc, char **argv)
+{
+	const char *bad = (optind >= 1 && optind - 1 < argc) ? argv[optind - 1] : "?";
+
+	if (code == ':') {
+		if (optopt > 0 && optopt < 0x100)
+			return cli_usage(verb, "option '-%c' needs a value", optopt);
+		return cli_usage(verb, "option '%s' needs a value", bad);
+	}
+	if (optopt > 0 && optopt < 0x100)
+		return cli_usage(verb, "unknown option '-%c'", optopt);
+	return cli_usage(verb, "unknown option '%s'", bad);
+}

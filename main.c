@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* shadowrev: the verb table. Each verb lives in its module as cmd_<verb>(). */
+#include <stdio.h>
+#include <string.h>
+
+#include "catalog/catalog.h"
+#include "core/cli.h"
+#include "core/log.h"
+#include "recover/recover.h"
+
+static int cmd_help(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
+
+static const struct cli_verb verbs[] = {
+	{ "list", cmd_list, "list shadow copies inside volume images",
+	  "usage: shadowrev list shadows IMAGE... [--json]\n"
+	  "\n"
+	  "List every VSS shadow copy inside the NTFS volumes of the images given (volume\n"
+	  "images, or whole disks with an MBR or GPT partition table), per volume, oldest\n"
+	  "first: shadow copy ID, set ID, store ID, creation time (UTC, 100 ns), context,\n"
+	  "attributes, machines, and where the shadow storage is. Give the volume that\n"
+	  "holds another volume's shadow storage alongside it.\n"
+	  "\n"
+	  "  --json          machine-readable output\n"
+	  "  --quiet         no messages but errors\n" },
+	{ "export", cmd_export, "write the raw volume of one shadow copy",
+	  "usage: shadowrev export SHADOW-ID IMAGE... --to FILE|-\n"
+	  "\n"
+	  "Write the whole raw volume as it was when the shadow copy was taken (the view\n"
+	  "Windows shows) to FILE, sparse where the view is zero, or to standard output\n"
+	  "with '-'. SHADOW-ID is a shadow copy ID, with or without braces, in any case,\n"
+	  "or a unique prefix of at least 4 hex digits. FILE is written under a temporary\n"
+	  "name and renamed when complete; an existing FILE is replaced only with --force.\n"
+	  "\n"
+	  "  --to FILE|-     where to write (required)\n"
+	  "  --force         replace an existing FILE\n"
+	  "  --json          print a summary as JSON\n"
+	  "  --progress=auto|none|json, --quiet\n" },
+	{ "help", cmd_help, "show help for shadowrev or for one verb",
+	  "usage: shadowrev help [VERB]\n" },
+	{ "version", cmd_version, "show the version", "usage: shadowrev version\n" },
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: shadowrev VERB [OPTIONS] [ARGS]\n"
+	      "\n"
+	      "Recover Windows servers' backups and the VSS shadow copies inside them, on Linux.\n"
+	      "\n"
+	      "Verbs:\n",
+	      f);
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+	fputs("\n"
+	      "Options every verb takes: --json (data for scripts), --quiet, --verbose,\n"
+	      "--progress=auto|none|json, --help.\n"
+	      "\n"
+	      "Exit codes: 0 ok, 1 failed, 2 usage error, 3 finished with per-item errors.\n"
+	      "See 'shadowrev help VERB' for one verb.\n",
+	      f);
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!cli_verb_find(argv[1]))
+		return cli_usage(NULL, "no verb '%s'", argv[1]);
+	cli_help(argv[1]);
+	return EXIT_OK;
+}
+
+static int cmd_version(int argc _unused_, char **argv _unused_)
+{
+	printf("shadowrev %s\n", SR_VERSION);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	const struct cli_verb *v;
+
+	cli_verbs = verbs;
+	cli_n_verbs = ARRAY_SIZE(verbs);
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(0, NULL);
+	v = cli_verb_find(argv[1]);
+	if (!v)
+		return cli_usage(NULL, "'%s' is not a verb", argv[1]);
+	return v->fn(argc - 1, argv + 1);
+}

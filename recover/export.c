@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/cli.h"
+#include "core/filetime.h"
+#include "core/io.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "core/volset.h"
+#include "recover.h"
+
+#define CHUNK (4u << 20)
+
+static bool is_zero(const uint8_t *p, size_t n)
+{
+	static const uint8_t z[4096];
+
+	for (; n >= sizeof(z); p += sizeof(z), n -= sizeof(z))
+		if (memcmp(p, z, sizeof(z)) != 0)
+			return false;
+	return memcmp(p, z, n) == 0;
+}
+
+/*
+ * Copy src to fd; holes where a 4 KiB block is zero when sparse is set (fd
+ * then must be a fresh regular file). Returns 0 or -errno; *ret_data counts
+ * the bytes written as data.
+ */
+static int copy_src(struct src *s, int fd, bool sparse, uint64_t *ret_data)
+{
+	_cleanup_free_ uint8_t *buf = malloc(CHUNK);
+	struct progress p;
+	uint64_t data = 0;
+	int r = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	progress_begin(&p, "export", s->size);
+	for (uint64_t off = 0; off < s->size;) {
+		size_t n = (size_t)MIN((uint64_t)CHUNK, s->size - off);
+
+		r = src_pread(s, buf, n, off);
+		if (r < 0) {
+			r = sr_fail(r, "cannot read %s at offset %llu: %s", s->name, (unsigned long long)off, sr_errmsg(r));
+			break;
+		}
+		if (!sparse) {
+			r = write_full(fd, buf, n);
+			data += n;
+		} else {
+			for (size_t i = 0; i < n && r >= 0;) {
+				size_t m = MIN((size_t)4096, n - i), run = m;
+				bool z = is_zero(buf + i, m);
+				while (i + run < n && is_zero(buf + i + run, MIN((size_t)4096, n - i - run)) == z)
+					run += MIN((size_t)4096, n - i - run);
+				if (!z) {
+					r = pwrite_full(fd, buf + i, run, off + i);
+					data += run;
+				}
+				i += run;
+			}
+		}
+		if (r < 0)
+			break;
+		off += n;
+		progress_update(&p, off);
+	}
+	progress_end(&p);
+	if (r >= 0 && sparse && ftruncate(fd, (off_t)s->size) < 0)
+		r = -errno;
+	if (r >= 0)
+		*ret_data = data;
+	return r;
+}
+
+int cmd_export(int argc, char **argv)
+{
+	enum { OPT_TO = OPT_FIRST_VERB_OPTION, OPT_FORCE };
+	static const struct option opts[] = { CLI_COMMON_LONG_OPTIONS,
+					      { "to", required_argument, NULL, OPT_TO },
+					      { "force", no_argument, NULL, OPT_FORCE },
+					      { 0 } };
+	struct cli_common c = { 0 };
+	const char *to = NULL, *id;
+	bool force = false;
+	struct volset *vs = NULL;
+	_cleanup_src_ struct src *view = NULL;
+	_cleanup_free_ char *tmp = NULL;
+	size_t vi;
+	unsigned k;
+	uint64_t data = 0;
+	double t0 = now_seconds();
+	int o, ex, r, fd = -1;
+
+	while ((o = cli_getopt(argc, argv, "", opts)) != -1) {
+		if (o == '?' || o == ':')
+			return cli_bad_option("export", o, argc, argv);
+		if (cli_common_option(&c, "export", o, optarg, &ex) < 0)
+			return ex;
+		if (o == OPT_TO)
+			to = optarg;
+		else if (o == OPT_FORCE)
+			force = true;
+	}
+	if (optind >= argc)
+		return cli_usage("export", "no shadow copy ID given");
+	id = argv[optind++];
+	if (!to)
+		return cli_usage("export", "--to FILE or --to - is required");
+	if (optind >= argc)
+		return cli_usage("export", "no image given (the volume or disk image that holds the shadow copy)");
+	if (strcmp(to, "-") == 0 && isatty(STDOUT_FILENO))
+		return cli_usage("export", "refusing to write a volume image to a terminal");
+
+	r = volset_open(argv + optind, (size_t)(argc - optind), &vs);
+	if (r < 0)
+		return sr_error(r, "cannot export shadow copy '%s'", id);
+	r = volset_find_shadow(vs, id, &vi, &k);
+	if (r >= 0)
+		r = vss_view_src_new(vs->vols[vi].vss, k, &view);
+	if (r < 0) {
+		sr_error(r, "cannot export shadow copy '%s'", id);
+		goto fail;
+	}
+
+	if (strcmp(to, "-") == 0) {
+		r = copy_src(view, STDOUT_FILENO, false, &data);
+	} else {
+		struct stat st;
+		if (stat(to, &st) == 0 && S_ISBLK(st.st_mode)) {
+			r = sr_fail(-EINVAL, "'%s' is a block device; write to a file or to standard output", to);
+		} else if (!force && access(to, F_OK) == 0) {
+			r = sr_fail(-EEXIST, "'%s' exists (use --force to replace it)", to);
+		} else if (asprintf(&tmp, "%s.shadowrev-tmp", to) < 0) {
+			tmp = NULL;
+			r = -ENOMEM;
+		} else {
+			fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+			r = fd < 0 ? sr_fail(-errno, "cannot create '%s': %s", tmp, strerror(errno)) : 0;
+		}
+		if (r >= 0)
+			r = copy_src(view, fd, true, &data);
+		if (r >= 0 && fsync(fd) < 0)
+			r = -errno;
+		if (fd >= 0 && close(fd) < 0 && r >= 0)
+			r = -errno;
+		if (r >= 0 && rename(tmp, to) < 0)
+			r = -errno;
+		if (r >= 0)
+			r = fsync_parent(to);
+		if (r < 0 && fd >= 0)
+			unlink(tmp);
+	}
+	if (r < 0) {
+		sr_error(r, "cannot export shadow copy '%s'", id);
+		goto fail;
+	}
+	if (c.json) {
+		struct json j;
+		char g[GUID_STRING_MAX];
+		json_init(&j, stderr == stdout ? stderr : (strcmp(to, "-") == 0 ? stderr : stdout), false);
+		json_obj_begin(&j);
+		json_kstr(&j, "shadow_id", guid_format(&vss_volume_store(vs->vols[vi].vss, k)->copy_id, g));
+		json_kstr(&j, "volume", vs->vols[vi].name);
+		json_kstr(&j, "to", to);
+		json_ku64(&j, "size", view->size);
+		json_ku64(&j, "data_bytes", data);
+		json_key(&j, "seconds");
+		fprintf(j.f, "%.3f", now_seconds() - t0);
+		json_obj_end(&j);
+		json_end(&j);
+	}
+	view = (src_unref(view), NULL);
+	volset_free(vs);
+	return EXIT_OK;
+fail:
+	view = (src_unref(view), NULL);
+	volset_free(vs);
+	return EXIT_FAILED;
+}
