@@ -62,6 +62,12 @@ static void usage(FILE *f)
 
 static int cmd_help(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
+		cli_help("help");
+		return EXIT_OK;
+	}
+	if (argc > 2)
+		return cli_usage("help", "too many arguments");
 	if (argc < 2) {
 		usage(stdout);
 		return EXIT_OK;
@@ -72,8 +78,14 @@ static int cmd_help(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static int cmd_version(int argc _unused_, char **argv _unused_)
+static int cmd_version(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
+		cli_help("version");
+		return EXIT_OK;
+	}
+	if (argc > 1)
+		return cli_usage("version", "too many arguments");
 	printf("shadowrev %s\n", SR_VERSION);
 	return EXIT_OK;
 }
@@ -84,16 +96,14 @@ int main(int argc, char **argv)
 
 	cli_verbs = verbs;
 	cli_n_verbs = ARRAY_SIZE(verbs);
-	if (argc < 2) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (argc < 2)
+		return cli_usage(NULL, "no verb given");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return EXIT_OK;
 	}
 	if (strcmp(argv[1], "--version") == 0)
-		return cmd_version(0, NULL);
+		return cmd_version(1, argv + 1);
 	v = cli_verb_find(argv[1]);
 	if (!v)
 		return cli_usage(NULL, "'%s' is not a verb", argv[1]);
