@@ -7,6 +7,7 @@
 #include "core/cli.h"
 #include "core/log.h"
 #include "recover/recover.h"
+#include "revert/revert.h"
 
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
@@ -36,6 +37,22 @@ static const struct cli_verb verbs[] = {
 	  "  --force         replace an existing FILE\n"
 	  "  --json          print a summary as JSON\n"
 	  "  --progress=auto|none|json, --quiet\n" },
+	{ "revert", cmd_revert, "put a volume back to a shadow copy, in place",
+	  "usage: shadowrev revert SHADOW-ID IMAGE... [--yes] [--dry-run] [--journal DIR] [--json]\n"
+	  "\n"
+	  "Revert the volume that holds the shadow copy (an image file or block device,\n"
+	  "or a partition of a whole-disk image) in place to that shadow copy, offline:\n"
+	  "only the blocks that differ are written, then the shadow copy and every newer\n"
+	  "one are dropped from the VSS catalog; older shadow copies stay readable.\n"
+	  "Everything is read first and staged in a journal (beside the image, or in\n"
+	  "DIR) before the first write; after a crash, the same command finishes the job.\n"
+	  "Targets that are mounted, attached to a loop device, held by device-mapper or\n"
+	  "open in another process are refused. Every written range is read back.\n"
+	  "\n"
+	  "  --dry-run       print the plan (blocks and bytes to write, what is skipped)\n"
+	  "  --yes, -y       do not ask for confirmation (required when not on a terminal)\n"
+	  "  --journal DIR   keep the journal in DIR\n"
+	  "  --json          the plan or the result as JSON\n" },
 	{ "help", cmd_help, "show help for shadowrev or for one verb",
 	  "usage: shadowrev help [VERB]\n" },
 	{ "version", cmd_version, "show the version", "usage: shadowrev version\n" },

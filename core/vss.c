@@ -46,11 +46,14 @@ struct desc {
 struct cat3 {
 	struct sr_guid id;
 	uint64_t list, header, range, bitmap, prev_bitmap, file_ref, alloc;
+	uint64_t entry_off; /* volume offset of this type-3 entry in its catalog */
 };
 
 struct store {
 	struct vss_store_info info;
+	uint64_t t2_entry_off; /* volume offset of the type-2 entry in v's catalog */
 	struct cat3 c3;
+	struct src *c3_src; /* the volume whose catalog holds the type-3 entry */
 	struct src *storage; /* where header/lists/data are: the volume itself or the storage volume */
 	struct desc *d;
 	size_t nd;
@@ -74,7 +77,8 @@ struct vss_volume {
 	unsigned n;
 	struct cat3 *foreign; /* type-3 entries whose type-2 entry is elsewhere */
 	unsigned n_foreign;
-	struct u64map seen; /* metadata blocks read on this volume (loop guard) */
+	struct u64map seen; /* metadata blocks read on this volume (loop guard), in 512-byte units */
+	VEC(uint64_t) meta; /* offsets of the 16 KiB metadata blocks read on this volume */
 };
 
 static int bad(const struct vss_volume *v, const char *fmt, ...) _printf_(2, 3);
@@ -107,6 +111,11 @@ static int read_record(struct vss_volume *v, struct src *src, struct u64map *see
 	r = u64map_put(seen, off / 512, 1);
 	if (r < 0)
 		return r;
+	if (src == v->src) {
+		r = vec_push(&v->meta, off);
+		if (r < 0)
+			return r;
+	}
 	r = src_pread(src, buf, BLK, off);
 	if (r < 0)
 		return sr_fail(r, "%s: cannot read %s block at offset 0x%llx: %s", v->src->name, what,
@@ -396,6 +405,7 @@ static void store_reset_data(struct store *s)
 	s->info.catalog_flags = keep.catalog_flags;
 	s->info.creation_time = keep.creation_time;
 	memset(&s->c3, 0, sizeof(s->c3));
+	s->c3_src = NULL;
 }
 
 void vss_volume_free(struct vss_volume *v)
@@ -406,6 +416,7 @@ void vss_volume_free(struct vss_volume *v)
 		store_clear(&v->stores[i]);
 	free(v->stores);
 	free(v->foreign);
+	free(v->meta.v);
 	u64map_free(&v->seen);
 	src_unref(v->src);
 	free(v);
@@ -513,6 +524,7 @@ static int parse(struct src *src, struct vss_volume **ret)
 				s.info.sequence = le64(e + 32);
 				s.info.catalog_flags = le64(e + 40);
 				s.info.creation_time = le64(e + 48);
+				s.t2_entry_off = off + i;
 				if (s.info.volume_size == 0 || s.info.volume_size > src->size) {
 					r = bad(v, "catalog entry for store {%s}: volume size %llu does not fit the volume (%llu bytes)",
 						guid_format(&s.info.store_id, (char[GUID_STRING_MAX]){ 0 }),
@@ -536,6 +548,7 @@ static int parse(struct src *src, struct vss_volume **ret)
 				x.file_ref = le64(e + 56);
 				x.alloc = le64(e + 64);
 				x.prev_bitmap = le64(e + 72);
+				x.entry_off = off + i;
 				r = vec_push(&c3, x);
 			} else {
 				r = bad(v, "catalog block at 0x%llx: entry of unknown type %llu", (unsigned long long)off,
@@ -564,6 +577,7 @@ static int parse(struct src *src, struct vss_volume **ret)
 			goto fail;
 		}
 		st.v[j].c3 = c3.v[i];
+		st.v[j].c3_src = src;
 		if (!st.v[j].c3.header) {
 			r = bad(v, "catalog entry for store {%s} has no store header offset",
 				guid_format(&c3.v[i].id, (char[GUID_STRING_MAX]){ 0 }));
@@ -671,6 +685,7 @@ int vss_volume_attach_storage(struct vss_volume *v, struct vss_volume *y)
 				goto out;
 			}
 			s->c3 = y->foreign[j];
+			s->c3_src = y->src;
 			/* messages about this store's metadata name the storage volume */
 			r = load_store(y, s, y->src, &seen);
 			if (r < 0) {
@@ -942,6 +957,112 @@ int vss_view_src_new(struct vss_volume *v, unsigned k, struct src **ret)
 	if (r < 0)
 		free(p);
 	return r;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int vss_revert_block_set(const struct vss_volume *v, unsigned k, uint64_t **ret, size_t *ret_n)
+{
+	struct u64map set;
+	VEC(uint64_t) out = { 0 };
+	int r;
+
+	r = vss_view_check(v, k);
+	if (r < 0)
+		return r;
+	u64map_init(&set);
+	for (unsigned j = k; j < v->n; j++) {
+		const struct store *st = &v->stores[j];
+		for (size_t i = 0; i < st->fwd.cap; i++) {
+			uint64_t b = st->fwd.keys[i];
+			const struct desc *d;
+			if (b >= UINT64_MAX - 1)
+				continue; /* empty slot or tombstone */
+			d = &st->d[st->fwd.vals[i]];
+			if (j > k && (d->flags & D_OVERLAY))
+				continue; /* a later store's overlay-only entry is not part of view k */
+			if (u64map_get(&set, b, NULL))
+				continue;
+			r = u64map_put(&set, b, 1);
+			if (r >= 0)
+				r = vec_push(&out, b * BLK);
+			if (r < 0)
+				goto fail;
+		}
+	}
+	u64map_free(&set);
+	qsort(out.v, out.n, sizeof(*out.v), cmp_u64);
+	*ret = out.v;
+	*ret_n = out.n;
+	return 0;
+fail:
+	u64map_free(&set);
+	free(out.v);
+	return r;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct vss_range *x = a, *y = b;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+int vss_protected_ranges(const struct vss_volume *v, struct vss_range **ret, size_t *ret_n)
+{
+	VEC(struct vss_range) out = { 0 };
+	int r = 0;
+
+	if (v->has_header)
+		r = vec_push(&out, ((struct vss_range){ VSS_HEADER_OFFSET, VSS_HEADER_SIZE }));
+	for (size_t i = 0; i < v->meta.n && r >= 0; i++)
+		r = vec_push(&out, ((struct vss_range){ v->meta.v[i], BLK }));
+	for (unsigned j = 0; j < v->n && r >= 0; j++) {
+		const struct store *st = &v->stores[j];
+		if (st->storage != v->src)
+			continue;
+		for (size_t i = 0; i < st->n_ranges && r >= 0; i++)
+			r = vec_push(&out, ((struct vss_range){ st->ranges[i].vol_off, st->ranges[i].size }));
+	}
+	/* this volume may hold other volumes' store files too */
+	for (unsigned j = 0; j < v->n_foreign && r >= 0; j++) {
+		const struct cat3 *c = &v->foreign[j];
+		uint64_t offs[] = { c->header, c->list, c->range, c->bitmap, c->prev_bitmap };
+		for (size_t i = 0; i < ARRAY_SIZE(offs) && r >= 0; i++)
+			if (offs[i])
+				r = vec_push(&out, ((struct vss_range){ offs[i], BLK }));
+	}
+	if (r < 0) {
+		free(out.v);
+		return r;
+	}
+	qsort(out.v, out.n, sizeof(*out.v), cmp_range);
+	*ret = out.v;
+	*ret_n = out.n;
+	return 0;
+}
+
+int vss_drop_entries(const struct vss_volume *v, unsigned k, struct vss_entry_ref **ret, size_t *ret_n)
+{
+	VEC(struct vss_entry_ref) out = { 0 };
+	int r = 0;
+
+	for (unsigned j = k; j < v->n && r >= 0; j++) {
+		const struct store *st = &v->stores[j];
+		r = vec_push(&out, ((struct vss_entry_ref){ v->src, st->t2_entry_off, j, 2 }));
+		if (r >= 0 && st->c3_src)
+			r = vec_push(&out, ((struct vss_entry_ref){ st->c3_src, st->c3.entry_off, j, 3 }));
+	}
+	if (r < 0) {
+		free(out.v);
+		return r;
+	}
+	*ret = out.v;
+	*ret_n = out.n;
+	return 0;
 }
 
 void vss_attr_names(uint32_t attr, char *buf, size_t size)

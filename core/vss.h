@@ -116,6 +116,41 @@ int vss_view_src_new(struct vss_volume *v, unsigned k, struct src **ret);
 /* Can the view of store k be read (every store k..n-1 has its data)? -ENOMEDIUM with a detail if not. */
 int vss_view_check(const struct vss_volume *v, unsigned k);
 
+/*
+ * Revert support (vss-format.md section 6).
+ */
+struct vss_range {
+	uint64_t off, len;
+};
+struct vss_entry_ref {
+	struct src *src; /* the volume whose catalog holds the entry (borrowed) */
+	uint64_t off;    /* volume offset of the 128-byte catalog entry */
+	unsigned store;  /* index of the store it belongs to */
+	int type;        /* 2 or 3 */
+};
+
+/*
+ * The 16 KiB blocks (volume offsets, ascending) a revert to store k must
+ * rewrite with view k: every block with a descriptor in stores k..n-1, except
+ * overlay-only entries of the stores after k. Caller frees *ret.
+ */
+int vss_revert_block_set(const struct vss_volume *v, unsigned k, uint64_t **ret, size_t *ret_n);
+/*
+ * Byte ranges of v's own source that hold VSS structures: the header sector,
+ * the catalog blocks, every store's metadata blocks and the extents of every
+ * store file kept on this volume. A revert must never write there. Sorted by
+ * offset, may overlap. Caller frees *ret.
+ */
+int vss_protected_ranges(const struct vss_volume *v, struct vss_range **ret, size_t *ret_n);
+/*
+ * The catalog entries (type 2 and type 3, on this volume or on the storage
+ * volume) of stores k..n-1: a revert marks them unused (type 1, the rest zero).
+ */
+int vss_drop_entries(const struct vss_volume *v, unsigned k, struct vss_entry_ref **ret, size_t *ret_n);
+/* Offset of the VSS volume header sector (0x1e00) and its size. */
+#define VSS_HEADER_OFFSET 0x1e00u
+#define VSS_HEADER_SIZE 512u
+
 /* Attribute names in diskshadow's words ("No_Auto_Release Persistent Differential"), space separated. */
 void vss_attr_names(uint32_t attr, char *buf, size_t size);
 /* Context name in diskshadow's words ("persistent", "clientaccessible", ...), or NULL if unknown. */
