@@ -48,6 +48,20 @@ struct plan {
 	uint64_t bytes;
 };
 
+/*
+ * Tests widen the windows in which a revert can be killed (tests/e2e,
+ * tests/stress): SHADOWREV_TEST_READ_DELAY_US and SHADOWREV_TEST_WRITE_DELAY_US
+ * sleep that long after each block read while planning, or written.
+ */
+static void test_delay(const char *var)
+{
+	const char *e = getenv(var);
+	long us = e ? atol(e) : 0;
+
+	if (us > 0)
+		usleep((useconds_t)us);
+}
+
 /* Does [off, off+len) overlap any of the ranges? */
 static const struct vss_range *overlaps(const struct vss_range *r, size_t n, uint64_t off, uint64_t len)
 {
@@ -170,6 +184,7 @@ static int plan_revert(struct volset *vs, size_t vi, unsigned k, const char *jou
 		if (off == 0 && vss_volume_has_header(v))
 			memcpy(nb + VSS_HEADER_OFFSET, hdr, sizeof(hdr));
 		progress_update(&pr, (uint64_t)(i + 1) * BLK);
+		test_delay("SHADOWREV_TEST_READ_DELAY_US");
 		if (memcmp(nb, ob, len) == 0) {
 			p->equal++;
 			continue;
@@ -192,8 +207,6 @@ static int plan_revert(struct volset *vs, size_t vi, unsigned k, const char *jou
 		if (j && (r = journal_add_write(j, tgt, toff + ents[i].off, unused, cur, sizeof(unused))) < 0)
 			goto fail;
 	}
-	if (j && (r = journal_commit(j)) < 0)
-		goto fail;
 	if (ret_j)
 		*ret_j = j;
 	return 0;
@@ -234,6 +247,7 @@ static int apply_journal(struct journal *j, uint64_t *ret_bytes)
 				    (unsigned long long)w.off, strerror(-r));
 		bytes += w.len;
 		progress_update(&pr, bytes);
+		test_delay("SHADOWREV_TEST_WRITE_DELAY_US");
 	}
 	progress_end(&pr);
 	for (size_t t = 0; t < nt && r >= 0; t++)
@@ -433,27 +447,26 @@ int cmd_revert(int argc, char **argv)
 		jpath = journal_path_for(real, o.journal_dir);
 		r = jpath ? revert_target_check(real) : -ENOMEM;
 	}
+	/* read everything first: a dry run only counts, a revert stages it all in the journal */
 	if (r >= 0)
-		r = plan_revert(vs, vi, k, jpath, true, &p, NULL);
+		r = plan_revert(vs, vi, k, jpath, o.dry_run, &p, o.dry_run ? NULL : &j);
 	if (r < 0) {
 		sr_error(r, "cannot revert to shadow copy '%s'", id);
 		goto fail;
 	}
+	volset_free(vs);
+	vs = NULL;
 	if (o.dry_run) {
 		print_plan(&o, &p, jpath, true, 0, 0);
-		volset_free(vs);
 		return EXIT_OK;
 	}
 	if (!o.yes && !confirm(&p)) {
 		sr_error(0, "not reverting '%s' without confirmation (use --yes)", p.target);
-		goto fail;
+		journal_free(j); /* never committed: removed */
+		return EXIT_FAILED;
 	}
-	/* read everything again into the journal, committed before the first write */
-	memset(&p, 0, sizeof(p));
-	guid_format(&vss_volume_store(vs->vols[vi].vss, k)->copy_id, p.shadow_id);
-	r = plan_revert(vs, vi, k, jpath, false, &p, &j);
-	volset_free(vs);
-	vs = NULL;
+	/* committed before the first write: from here on, a rerun finishes the job */
+	r = journal_commit(j);
 	if (r >= 0)
 		r = apply_journal(j, &written);
 	if (r >= 0)
