@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/bootcheck.h"
 #include "core/cli.h"
 #include "core/filetime.h"
 #include "core/io.h"
@@ -35,7 +36,7 @@
 
 struct opts {
 	struct cli_common c;
-	bool yes, dry_run;
+	bool yes, dry_run, offline;
 	const char *journal_dir;
 };
 
@@ -271,6 +272,62 @@ static int apply_journal(struct journal *j, uint64_t *ret_bytes)
 	return r;
 }
 
+/*
+ * The system volume (\Windows\System32) cannot be reverted while Windows runs
+ * from it; offline it can, when the user says the instance is stopped.
+ */
+static int check_system(const struct opts *o, const struct volset_volume *vol, bool *ret_system)
+{
+	struct winvol_roles roles;
+	int r = winvol_roles(vol->src, &roles);
+
+	if (r < 0)
+		return sr_fail(r, "cannot tell whether %s is a system volume (%s); add --offline if its instance is stopped",
+			       vol->name, sr_errmsg(r));
+	*ret_system = roles.system;
+	if (roles.system && !o->offline)
+		return sr_fail(-EPERM,
+			       "%s is a system volume (it holds \\Windows\\System32): revert it only while its instance is stopped, "
+			       "with the disk attached to another machine, and say so with --offline (the boot structures are checked afterwards)",
+			       vol->name);
+	return 0;
+}
+
+/* After an offline revert of a system volume: will it boot? Exit 3 when it will not. */
+static int check_boot_after(const struct opts *o, const char *image, uint64_t offset, uint64_t size)
+{
+	_cleanup_src_ struct src *img = NULL, *vol = NULL;
+	struct boot_report rep = { 0 };
+	struct winvol_roles roles = { 0 };
+	int r;
+
+	r = src_open_file(image, false, &img);
+	if (r >= 0)
+		r = src_slice_new(img, offset, size, image, &vol);
+	if (r >= 0)
+		r = boot_check_ntfs(vol, offset ? (int64_t)(offset / 512) : -1, &rep);
+	if (r >= 0)
+		r = winvol_roles(vol, &roles);
+	if (r < 0) {
+		boot_report_free(&rep);
+		return sr_error(r, "cannot check the boot structures of '%s'", image);
+	}
+	if (!roles.winload)
+		boot_report_add(&rep, BOOT_FATAL, "winload", "\\Windows\\System32\\winload.exe (or .efi) is missing");
+	if (!roles.bootmgr || !roles.bcd)
+		boot_report_add(&rep, BOOT_WARN, "bootmgr",
+				"no bootmgr and \\Boot\\BCD on this volume: the instance boots only if a System Reserved or EFI system partition holds them");
+	for (size_t i = 0; i < rep.n; i++)
+		if (!o->c.json)
+			fprintf(stderr, "boot check: %s: %s\n", rep.v[i].severity == BOOT_FATAL ? "error" : "warning",
+				rep.v[i].text);
+	r = rep.worst == BOOT_FATAL ? EXIT_PARTIAL : EXIT_OK;
+	if (!o->c.json && rep.n == 0)
+		fprintf(stderr, "boot check: boot sector, backup boot sector, bootmgr, BCD and winload are in order\n");
+	boot_report_free(&rep);
+	return r;
+}
+
 static bool confirm(const struct plan *p)
 {
 	char line[64];
@@ -357,11 +414,12 @@ static int resume(struct opts *o, struct journal *j)
 
 int cmd_revert(int argc, char **argv)
 {
-	enum { OPT_YES = OPT_FIRST_VERB_OPTION, OPT_DRY, OPT_JOURNAL };
+	enum { OPT_YES = OPT_FIRST_VERB_OPTION, OPT_DRY, OPT_JOURNAL, OPT_OFFLINE };
 	static const struct option opts[] = { CLI_COMMON_LONG_OPTIONS,
 					      { "yes", no_argument, NULL, OPT_YES },
 					      { "dry-run", no_argument, NULL, OPT_DRY },
 					      { "journal", required_argument, NULL, OPT_JOURNAL },
+					      { "offline", no_argument, NULL, OPT_OFFLINE },
 					      { 0 } };
 	struct opts o = { 0 };
 	struct volset *vs = NULL;
@@ -371,7 +429,8 @@ int cmd_revert(int argc, char **argv)
 	const char *id;
 	size_t vi;
 	unsigned k;
-	uint64_t written = 0;
+	uint64_t written = 0, vol_size = 0;
+	bool system = false;
 	double t0 = now_seconds();
 	int opt, ex, r;
 
@@ -386,6 +445,8 @@ int cmd_revert(int argc, char **argv)
 			o.dry_run = true;
 		else if (opt == OPT_JOURNAL)
 			o.journal_dir = optarg;
+		else if (opt == OPT_OFFLINE)
+			o.offline = true;
 	}
 	if (optind >= argc)
 		return cli_usage("revert", "no shadow copy ID given");
@@ -438,6 +499,11 @@ int cmd_revert(int argc, char **argv)
 		goto fail;
 	}
 	guid_format(&vss_volume_store(vs->vols[vi].vss, k)->copy_id, p.shadow_id);
+	r = check_system(&o, &vs->vols[vi], &system);
+	if (r < 0) {
+		sr_error(r, "cannot revert to shadow copy '%s'", id);
+		goto fail;
+	}
 	{
 		char real[PATH_MAX];
 		if (!realpath(vs->vols[vi].image, real)) {
@@ -450,6 +516,7 @@ int cmd_revert(int argc, char **argv)
 	/* read everything first: a dry run only counts, a revert stages it all in the journal */
 	if (r >= 0)
 		r = plan_revert(vs, vi, k, jpath, o.dry_run, &p, o.dry_run ? NULL : &j);
+	vol_size = vs->vols[vi].src->size;
 	if (r < 0) {
 		sr_error(r, "cannot revert to shadow copy '%s'", id);
 		goto fail;
@@ -478,6 +545,8 @@ int cmd_revert(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	print_plan(&o, &p, jpath, false, written, now_seconds() - t0);
+	if (system)
+		return check_boot_after(&o, p.target, p.vol_offset, vol_size);
 	return EXIT_OK;
 fail:
 	volset_free(vs);

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bootcheck.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define HAVE_STDINT_H 1
+#define HAVE_SYS_STAT_H 1
+#define le16 ntfs_le16
+#define le32 ntfs_le32
+#define le64 ntfs_le64
+#include <ntfs-3g/types.h>
+#include <ntfs-3g/volume.h>
+#include <ntfs-3g/inode.h>
+#include <ntfs-3g/dir.h>
+#undef le16
+#undef le32
+#undef le64
+
+#include "buf.h"
+#include "log.h"
+#include "macro.h"
+#include "ntfsio.h"
+
+static bool path_exists(ntfs_volume *vol, const char *path)
+{
+	ntfs_inode *ni = ntfs_pathname_to_inode(vol, NULL, path);
+
+	if (!ni)
+		return false;
+	ntfs_inode_close(ni);
+	return true;
+}
+
+int winvol_roles(struct src *vol, struct winvol_roles *ret)
+{
+	struct ntfsio *n = NULL;
+	struct winvol_roles x = { 0 };
+	ntfs_volume *nv;
+	int r;
+
+	r = ntfsio_open(vol, &n);
+	if (r < 0)
+		return r;
+	nv = ntfsio_volume(n);
+	x.ntfs = true;
+	/* libntfs-3g matches names case-insensitively for Win32 names, as Windows does */
+	x.system = path_exists(nv, "/Windows/System32");
+	x.bootmgr = path_exists(nv, "/bootmgr");
+	x.bcd = path_exists(nv, "/Boot/BCD");
+	x.winload = path_exists(nv, "/Windows/System32/winload.exe") || path_exists(nv, "/Windows/System32/winload.efi");
+	ntfsio_close(n);
+	*ret = x;
+	return 0;
+}
+
+int boot_report_add(struct boot_report *rep, enum boot_severity s, const char *what, const char *fmt, ...)
+{
+	struct boot_finding f = { .severity = s };
+	va_list ap;
+
+	snprintf(f.what, sizeof(f.what), "%s", what);
+	va_start(ap, fmt);
+	vsnprintf(f.text, sizeof(f.text), fmt, ap);
+	va_end(ap);
+	if (s > rep->worst)
+		rep->worst = s;
+	return vec_push(rep, f);
+}
+
+void boot_report_free(struct boot_report *rep)
+{
+	free(rep->v);
+	memset(rep, 0, sizeof(*rep));
+}
+
+int boot_check_ntfs(struct src *vol, int64_t expected_hidden, struct boot_report *rep)
+{
+	uint8_t b[512], bk[512];
+	uint64_t total, bps, spc, mft, mftmirr, hidden;
+	int r;
+
+	r = src_pread(vol, b, sizeof(b), 0);
+	if (r < 0)
+		return boot_report_add(rep, BOOT_FATAL, "boot-sector", "the boot sector cannot be read: %s",
+				       strerror(-r));
+	if (memcmp(b + 3, "NTFS    ", 8) != 0)
+		return boot_report_add(rep, BOOT_FATAL, "boot-sector", "the first sector is not an NTFS boot sector");
+	if (b[510] != 0x55 || b[511] != 0xaa)
+		boot_report_add(rep, BOOT_FATAL, "boot-signature", "the boot sector lacks its 55 AA signature");
+	bps = le16(b + 11);
+	spc = b[13];
+	if (spc > 0x80)
+		spc = 1ull << (256 - spc); /* large clusters are stored as a negative power of two */
+	total = le64(b + 40);
+	mft = le64(b + 48);
+	mftmirr = le64(b + 56);
+	hidden = le32(b + 28);
+	if (bps < 256 || bps > 4096 || (bps & (bps - 1)))
+		return boot_report_add(rep, BOOT_FATAL, "sector-size", "the boot sector's sector size %llu is not valid",
+				       (unsigned long long)bps);
+	if (!spc || (spc & (spc - 1)))
+		return boot_report_add(rep, BOOT_FATAL, "cluster-size", "the boot sector's cluster size is not valid");
+	if ((total + 1) * bps > vol->size)
+		boot_report_add(rep, BOOT_FATAL, "total-sectors",
+				"the boot sector says the volume has %llu sectors, but it has only %llu: Windows will not mount it",
+				(unsigned long long)(total + 1), (unsigned long long)(vol->size / bps));
+	if (mft * spc >= total || mftmirr * spc >= total)
+		boot_report_add(rep, BOOT_FATAL, "mft-location", "the $MFT or $MFTMirr location lies outside the volume");
+	if (expected_hidden >= 0 && hidden != (uint64_t)expected_hidden)
+		boot_report_add(rep, BOOT_FATAL, "hidden-sectors",
+				"the boot sector says the volume starts at sector %llu, but its partition starts at sector %lld: the boot loader will not find it (boot fix rewrites it)",
+				(unsigned long long)hidden, (long long)expected_hidden);
+	if ((total + 1) * bps <= vol->size) {
+		r = src_pread(vol, bk, sizeof(bk), total * bps);
+		if (r < 0 || memcmp(bk + 3, "NTFS    ", 8) != 0)
+			boot_report_add(rep, BOOT_WARN, "backup-boot-sector",
+					"the backup boot sector (last sector, %llu) is missing: chkdsk cannot repair the boot sector from it, and libvshadow refuses such volumes",
+					(unsigned long long)total);
+		else if (memcmp(bk, b, sizeof(b)) != 0)
+			boot_report_add(rep, BOOT_WARN, "backup-boot-sector",
+					"the backup boot sector differs from the boot sector");
+	}
+	return 0;
+}
