@@ -17,6 +17,7 @@
 #include <ntfs-3g/volume.h>
 #include <ntfs-3g/inode.h>
 #include <ntfs-3g/dir.h>
+#include <ntfs-3g/attrib.h>
 #undef le16
 #undef le32
 #undef le64
@@ -55,6 +56,38 @@ int winvol_roles(struct src *vol, struct winvol_roles *ret)
 	x.winload = path_exists(nv, "/Windows/System32/winload.exe") || path_exists(nv, "/Windows/System32/winload.efi");
 	ntfsio_close(n);
 	*ret = x;
+	return 0;
+}
+
+int winvol_file_ref_exists(struct src *vol, uint64_t file_ref, bool *ret, uint64_t *ret_size)
+{
+	struct ntfsio *n = NULL;
+	ntfs_inode *ni;
+	uint64_t mft = file_ref & 0xffffffffffffULL;
+	uint16_t seq = (uint16_t)(file_ref >> 48);
+	bool found = false;
+	uint64_t size = 0;
+	int r;
+
+	r = ntfsio_open(vol, &n);
+	if (r < 0)
+		return r;
+	ni = ntfs_inode_open(ntfsio_volume(n), (MFT_REF)mft);
+	if (ni) {
+		if ((ni->mrec->flags & MFT_RECORD_IN_USE) && (!seq || le16_to_cpu(ni->mrec->sequence_number) == seq)) {
+			ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
+			found = true;
+			if (na) {
+				size = (uint64_t)na->allocated_size;
+				ntfs_attr_close(na);
+			}
+		}
+		ntfs_inode_close(ni);
+	}
+	ntfsio_close(n);
+	*ret = found;
+	if (ret_size)
+		*ret_size = size;
 	return 0;
 }
 

@@ -48,4 +48,12 @@ void boot_report_free(struct boot_report *rep);
 int boot_report_add(struct boot_report *rep, enum boot_severity s, const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/*
+ * Does the NTFS volume in vol have the file with that NTFS file reference
+ * (48-bit MFT record number, 16-bit sequence number in the high bits), in use
+ * and with the same sequence number? Its allocated data size goes to
+ * *ret_size. 0 and false when it does not exist.
+ */
+int winvol_file_ref_exists(struct src *vol, uint64_t file_ref, bool *ret, uint64_t *ret_size);
+
 #endif

@@ -147,6 +147,13 @@ int vss_protected_ranges(const struct vss_volume *v, struct vss_range **ret, siz
  * volume) of stores k..n-1: a revert marks them unused (type 1, the rest zero).
  */
 int vss_drop_entries(const struct vss_volume *v, unsigned k, struct vss_entry_ref **ret, size_t *ret_n);
+/* The source that holds store idx's metadata and data (borrowed; NULL without data). */
+struct src *vss_store_storage(const struct vss_volume *v, unsigned idx);
+/*
+ * Byte ranges on the store's storage volume that the store needs: its first
+ * metadata blocks and the extents of its store file (range list). Caller frees.
+ */
+int vss_store_ranges(const struct vss_volume *v, unsigned idx, struct vss_range **ret, size_t *ret_n);
 /* Offset of the VSS volume header sector (0x1e00) and its size. */
 #define VSS_HEADER_OFFSET 0x1e00u
 #define VSS_HEADER_SIZE 512u

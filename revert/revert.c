@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/bootcheck.h"
+#include "core/buf.h"
 #include "core/cli.h"
 #include "core/filetime.h"
 #include "core/io.h"
@@ -38,16 +39,36 @@ struct opts {
 	struct cli_common c;
 	bool yes, dry_run, offline;
 	const char *journal_dir;
+	const char *set;
+};
+
+/* One volume of a revert. */
+struct vplan {
+	size_t vi;    /* index in the volset */
+	unsigned k;   /* store to revert to */
+	bool system;
+	char skip[512]; /* non-empty: not reverted, and why */
+	char target[PATH_MAX];
+	uint64_t vol_offset;
+	size_t considered, to_write, equal, entries;
+	uint64_t bytes;
+	unsigned extra_dropped; /* other volumes' shadow copies dropped because their storage is reverted */
 };
 
 struct plan {
-	char shadow_id[GUID_STRING_MAX];
-	char target[PATH_MAX];
-	uint64_t vol_offset;
-	unsigned k, n_stores;
-	size_t considered, to_write, equal, entries;
-	uint64_t bytes;
+	char id[GUID_STRING_MAX]; /* the shadow copy, or the set */
+	bool is_set;
+	struct vplan *v; /* in the order the volumes are reverted */
+	size_t n;
+	char order_note[1024];
 };
+
+static void plan_free(struct plan *p)
+{
+	free(p->v);
+	p->v = NULL;
+	p->n = 0;
+}
 
 /*
  * Tests widen the windows in which a revert can be killed (tests/e2e,
@@ -63,18 +84,32 @@ static void test_delay(const char *var)
 		usleep((useconds_t)us);
 }
 
-/* Does [off, off+len) overlap any of the ranges? */
-static const struct vss_range *overlaps(const struct vss_range *r, size_t n, uint64_t off, uint64_t len)
+/* The first range of r[0..n) that overlaps [off, off+len), skipping one range (skip may be NULL). */
+static const struct vss_range *overlaps(const struct vss_range *r, size_t n, uint64_t off, uint64_t len,
+					const struct vss_range *skip)
 {
 	for (size_t i = 0; i < n; i++)
-		if (r[i].off < off + len && off < r[i].off + r[i].len)
+		if (&r[i] != skip && r[i].off < off + len && off < r[i].off + r[i].len)
 			return &r[i];
 	return NULL;
 }
 
+static bool any_overlap(const struct vss_range *a, size_t na, const uint64_t *blocks, size_t nb)
+{
+	for (size_t i = 0; i < nb; i++)
+		if (overlaps(a, na, blocks[i], BLK, NULL))
+			return true;
+	return false;
+}
+
+struct targets {
+	char path[8][PATH_MAX];
+	size_t n;
+};
+
 /* The journal's target index for the image that holds src (a volume of vs). */
-static int target_of(struct volset *vs, struct src *src, struct journal *j, char (*paths)[PATH_MAX], size_t *n,
-		     uint32_t *ret, uint64_t *ret_off)
+static int target_of(struct volset *vs, struct src *src, struct journal *j, struct targets *t, uint32_t *ret,
+		     uint64_t *ret_off)
 {
 	for (size_t i = 0; i < vs->n; i++) {
 		char real[PATH_MAX];
@@ -83,41 +118,124 @@ static int target_of(struct volset *vs, struct src *src, struct journal *j, char
 		if (!realpath(vs->vols[i].image, real))
 			return -errno;
 		*ret_off = vs->vols[i].offset;
-		for (size_t t = 0; t < *n; t++)
-			if (strcmp(paths[t], real) == 0) {
-				*ret = (uint32_t)t;
+		for (size_t x = 0; x < t->n; x++)
+			if (strcmp(t->path[x], real) == 0) {
+				*ret = (uint32_t)x;
 				return 0;
 			}
-		if (*n >= 8)
+		if (t->n >= ARRAY_SIZE(t->path))
 			return -E2BIG;
-		snprintf(paths[*n], PATH_MAX, "%s", real);
+		snprintf(t->path[t->n], PATH_MAX, "%s", real);
 		if (j) {
 			int r = journal_add_target(j, real, ret);
 			if (r < 0)
 				return r;
 		} else {
-			*ret = (uint32_t)*n;
+			*ret = (uint32_t)t->n;
 		}
-		(*n)++;
+		t->n++;
 		return 0;
 	}
 	return -ENOENT;
 }
 
-/* Build the journal (or only count, for a dry run). */
-static int plan_revert(struct volset *vs, size_t vi, unsigned k, const char *journal_path, bool dry_run,
-		       struct plan *p, struct journal **ret_j)
+/* The store of volume vi that this plan reverts to, or UINT_MAX when the volume is not reverted. */
+static unsigned planned_k(const struct plan *p, size_t vi)
 {
-	struct vss_volume *v = vs->vols[vi].vss;
-	struct src *vol = vs->vols[vi].src;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].vi == vi && !p->v[i].skip[0])
+			return p->v[i].k;
+	return UINT_MAX;
+}
+
+/*
+ * Reverting volume y (to store ky) rewrites the blocks ublocks. Other volumes'
+ * shadow copies that keep their storage on y and stay after this plan must
+ * survive: their store files must not be overwritten and must still exist in
+ * y's reverted file system (vss-format.md 7.3). Those that would not survive
+ * are dropped when their volume is part of this plan, else the revert is
+ * refused. *ret_extra collects (volume, store) pairs to drop.
+ */
+struct drop {
+	size_t vi;
+	unsigned store;
+};
+struct drops {
+	struct drop *v;
+	size_t n, cap;
+};
+
+static int check_foreign(struct volset *vs, const struct plan *p, size_t yi, unsigned ky, const uint64_t *ublocks,
+			 size_t nu, struct drops *extra)
+{
+	struct volset_volume *y = &vs->vols[yi];
+	_cleanup_src_ struct src *yview = NULL;
+	unsigned attached = 0;
+	int r;
+
+	for (size_t xi = 0; xi < vs->n; xi++) {
+		struct vss_volume *x = vs->vols[xi].vss;
+		unsigned keep = MIN(planned_k(p, xi), vss_volume_store_count(x));
+
+		for (unsigned j = 0; j < vss_volume_store_count(x); j++) {
+			const struct vss_store_info *si = vss_volume_store(x, j);
+			_cleanup_free_ struct vss_range *rg = NULL;
+			size_t nrg;
+			bool survives = true, exists;
+			uint64_t size;
+			char id[GUID_STRING_MAX];
+
+			if (xi == yi || vss_store_storage(x, j) != y->src)
+				continue;
+			attached++;
+			if (j >= keep)
+				continue; /* dropped by its own volume's revert */
+			r = vss_store_ranges(x, j, &rg, &nrg);
+			if (r < 0)
+				return r;
+			if (any_overlap(rg, nrg, ublocks, nu))
+				survives = false;
+			if (survives) {
+				if (!yview && (r = vss_view_src_new(y->vss, ky, &yview)) < 0)
+					return r;
+				r = winvol_file_ref_exists(yview, si->file_reference, &exists, &size);
+				if (r < 0)
+					return r;
+				if (!exists)
+					survives = false;
+			}
+			if (survives)
+				continue;
+			if (planned_k(p, xi) == UINT_MAX)
+				return sr_fail(-EBUSY,
+					       "reverting %s would destroy shadow copy {%s} of %s, whose shadow storage is on %s: revert %s first, or both with --set",
+					       y->name, guid_format(&si->copy_id, id), vs->vols[xi].name, y->name,
+					       vs->vols[xi].name);
+			r = vec_push(extra, ((struct drop){ xi, j }));
+			if (r < 0)
+				return r;
+		}
+	}
+	if (vss_volume_foreign_count(y->vss) > attached)
+		return sr_fail(-EBUSY,
+			       "%s holds the shadow storage of %u shadow copies of another volume that was not given: give that volume's image too (it must be reverted first)",
+			       y->name, vss_volume_foreign_count(y->vss) - attached);
+	return 0;
+}
+
+/* Plan (and stage in j, unless j is NULL) the revert of one volume. */
+static int plan_volume(struct volset *vs, struct plan *p, struct vplan *vp, struct journal *j, struct targets *t)
+{
+	struct volset_volume *vv = &vs->vols[vp->vi];
+	struct vss_volume *v = vv->vss;
+	struct src *vol = vv->src;
 	_cleanup_free_ uint64_t *blocks = NULL;
 	_cleanup_free_ struct vss_range *prot = NULL;
 	_cleanup_free_ struct vss_entry_ref *ents = NULL;
 	_cleanup_free_ uint8_t *nb = malloc(BLK), *ob = malloc(BLK);
 	uint8_t hdr[VSS_HEADER_SIZE];
-	char paths[8][PATH_MAX];
-	size_t nblocks, nprot, nents, npaths = 0;
-	struct journal *j = NULL;
+	struct drops extra = { 0 };
+	size_t nblocks, nprot, nents;
 	struct progress pr;
 	uint32_t tgt;
 	uint64_t toff;
@@ -125,95 +243,135 @@ static int plan_revert(struct volset *vs, size_t vi, unsigned k, const char *jou
 
 	if (!nb || !ob)
 		return -ENOMEM;
-	for (unsigned s = k; s < vss_volume_store_count(v); s++) {
+	for (unsigned s = vp->k; s < vss_volume_store_count(v); s++) {
 		const struct vss_store_info *si = vss_volume_store(v, s);
 		char id[GUID_STRING_MAX];
-		if (si->storage_remote)
-			return sr_fail(-EOPNOTSUPP,
-				       "shadow copy {%s} keeps its shadow storage on %s: revert it with the whole set (revert --set) so that the order is right",
-				       guid_format(&si->copy_id, id), vss_store_storage_name(v, s));
 		if (si->volume_size != vol->size)
 			return sr_fail(-EBADMSG, "%s: shadow copy {%s} is of a %llu-byte volume, the volume has %llu bytes",
 				       vol->name, guid_format(&si->copy_id, id), (unsigned long long)si->volume_size,
 				       (unsigned long long)vol->size);
 	}
-	r = vss_revert_block_set(v, k, &blocks, &nblocks);
+	r = vss_revert_block_set(v, vp->k, &blocks, &nblocks);
 	if (r >= 0)
 		r = vss_protected_ranges(v, &prot, &nprot);
 	if (r >= 0)
-		r = vss_drop_entries(v, k, &ents, &nents);
-	if (r >= 0)
+		r = vss_drop_entries(v, vp->k, &ents, &nents);
+	if (r >= 0 && vss_volume_has_header(v))
 		r = src_pread(vol, hdr, sizeof(hdr), VSS_HEADER_OFFSET);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < nblocks; i++) {
-		const struct vss_range *o = overlaps(prot, nprot, blocks[i], BLK);
+		const struct vss_range *o = overlaps(prot, nprot, blocks[i], BLK, NULL);
 		/* block 0 holds the VSS header sector: allowed, the current header is kept (spliced in) */
-		if (o && !(blocks[i] == 0 && !overlaps(prot + 1, nprot - 1, 0, BLK) && o->off == VSS_HEADER_OFFSET))
+		if (o && blocks[i] == 0 && o->off == VSS_HEADER_OFFSET)
+			o = overlaps(prot, nprot, 0, BLK, o);
+		if (o)
 			return sr_fail(-EBADMSG,
 				       "%s: refusing to revert: block at offset 0x%llx that the shadow copies restore lies in VSS metadata or a store file (0x%llx+0x%llx)",
 				       vol->name, (unsigned long long)blocks[i], (unsigned long long)o->off,
 				       (unsigned long long)o->len);
 	}
-
-	if (!dry_run) {
-		r = journal_create(journal_path, p->shadow_id, &j);
-		if (r < 0)
-			return r;
-	}
-	r = target_of(vs, vol, j, paths, &npaths, &tgt, &toff);
+	r = check_foreign(vs, p, vp->vi, vp->k, blocks, nblocks, &extra);
 	if (r < 0)
-		goto fail;
-	snprintf(p->target, sizeof(p->target), "%s", paths[tgt]);
-	p->vol_offset = toff;
-	p->k = k;
-	p->n_stores = vss_volume_store_count(v);
-	p->considered = nblocks;
+		goto out;
+
+	r = target_of(vs, vol, j, t, &tgt, &toff);
+	if (r < 0)
+		goto out;
+	snprintf(vp->target, sizeof(vp->target), "%s", t->path[tgt]);
+	vp->vol_offset = toff;
+	vp->considered = nblocks;
 	progress_begin(&pr, "reading", (uint64_t)nblocks * BLK);
 	for (size_t i = 0; i < nblocks; i++) {
 		uint64_t off = blocks[i];
 		uint32_t len = (uint32_t)MIN((uint64_t)BLK, vol->size - off);
 
-		r = vss_view_pread(v, k, nb, len, off, VSS_READ_NO_ZERO_FILL);
+		r = vss_view_pread(v, vp->k, nb, len, off, VSS_READ_NO_ZERO_FILL);
 		if (r >= 0)
 			r = src_pread(vol, ob, len, off);
 		if (r < 0) {
 			r = sr_fail(r, "%s: cannot read block at offset 0x%llx: %s", vol->name, (unsigned long long)off,
 				    sr_errmsg(r));
-			goto fail;
+			goto out;
 		}
 		if (off == 0 && vss_volume_has_header(v))
 			memcpy(nb + VSS_HEADER_OFFSET, hdr, sizeof(hdr));
 		progress_update(&pr, (uint64_t)(i + 1) * BLK);
 		test_delay("SHADOWREV_TEST_READ_DELAY_US");
 		if (memcmp(nb, ob, len) == 0) {
-			p->equal++;
+			vp->equal++;
 			continue;
 		}
-		p->to_write++;
-		p->bytes += len;
+		vp->to_write++;
+		vp->bytes += len;
 		if (j && (r = journal_add_write(j, tgt, toff + off, nb, ob, len)) < 0)
-			goto fail;
+			goto out;
 	}
 	progress_end(&pr);
-	/* then the catalog: stores k..n-1 become unused entries (type 1, the rest zero) */
-	for (size_t i = 0; i < nents; i++) {
-		uint8_t cur[128], unused[128] = { 1 };
-		r = target_of(vs, ents[i].src, j, paths, &npaths, &tgt, &toff);
-		if (r >= 0)
-			r = src_pread(ents[i].src, cur, sizeof(cur), ents[i].off);
-		if (r < 0)
-			goto fail;
-		p->entries++;
-		if (j && (r = journal_add_write(j, tgt, toff + ents[i].off, unused, cur, sizeof(unused))) < 0)
-			goto fail;
+
+	/* then the catalogs: stores k..n-1 (and shadow copies whose storage does not survive) become unused entries */
+	for (size_t e = 0; e <= extra.n; e++) {
+		_cleanup_free_ struct vss_entry_ref *xe = NULL;
+		struct vss_entry_ref *list = ents;
+		size_t nl = nents;
+
+		if (e < extra.n) {
+			struct vss_entry_ref *all;
+			size_t na, m = 0;
+			r = vss_drop_entries(vs->vols[extra.v[e].vi].vss, extra.v[e].store, &all, &na);
+			if (r < 0)
+				goto out;
+			for (size_t i = 0; i < na; i++)
+				if (all[i].store == extra.v[e].store)
+					all[m++] = all[i];
+			xe = all;
+			list = all;
+			nl = m;
+			vp->extra_dropped++;
+		}
+		for (size_t i = 0; i < nl; i++) {
+			uint8_t cur[128], unused[128] = { 1 };
+			r = target_of(vs, list[i].src, j, t, &tgt, &toff);
+			if (r >= 0)
+				r = src_pread(list[i].src, cur, sizeof(cur), list[i].off);
+			if (r < 0)
+				goto out;
+			vp->entries++;
+			if (j && (r = journal_add_write(j, tgt, toff + list[i].off, unused, cur, sizeof(unused))) < 0)
+				goto out;
+		}
+	}
+	r = 0;
+out:
+	free(extra.v);
+	return r;
+}
+
+/* Plan every volume, in order, into one journal (or only count, when ret_j is NULL). */
+static int plan_all(struct volset *vs, struct plan *p, const char *journal_path, struct journal **ret_j)
+{
+	struct journal *j = NULL;
+	struct targets t = { 0 };
+	int r;
+
+	if (ret_j && (r = journal_create(journal_path, p->id, &j)) < 0)
+		return r;
+	for (size_t i = 0; i < p->n; i++) {
+		struct vplan *vp = &p->v[i];
+		vp->considered = vp->to_write = vp->equal = vp->entries = 0;
+		vp->bytes = 0;
+		vp->extra_dropped = 0;
+		if (vp->skip[0])
+			continue;
+		r = plan_volume(vs, p, vp, j, &t);
+		if (r < 0) {
+			journal_free(j);
+			return r;
+		}
 	}
 	if (ret_j)
 		*ret_j = j;
 	return 0;
-fail:
-	journal_free(j);
-	return r;
 }
 
 /* Apply a committed journal to its targets, fsync, verify by reading back. */
@@ -328,41 +486,83 @@ static int check_boot_after(const struct opts *o, const char *image, uint64_t of
 	return r;
 }
 
+static uint64_t plan_bytes(const struct plan *p, size_t *ret_blocks)
+{
+	uint64_t b = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n; i++) {
+		b += p->v[i].bytes;
+		n += p->v[i].to_write;
+	}
+	if (ret_blocks)
+		*ret_blocks = n;
+	return b;
+}
+
 static bool confirm(const struct plan *p)
 {
 	char line[64];
+	size_t n;
+	uint64_t b = plan_bytes(p, &n);
 
 	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
 		return false;
-	fprintf(stderr, "Revert '%s' to shadow copy {%s}: %zu blocks (%llu bytes) will be overwritten in place.\n"
-			"Type 'revert' to go on: ",
-		p->target, p->shadow_id, p->to_write, (unsigned long long)p->bytes);
+	fprintf(stderr, "Revert to %s {%s}: %zu blocks (%llu bytes) will be overwritten in place on:\n",
+		p->is_set ? "snapshot set" : "shadow copy", p->id, n, (unsigned long long)b);
+	for (size_t i = 0; i < p->n; i++)
+		if (!p->v[i].skip[0])
+			fprintf(stderr, "  %s\n", p->v[i].target);
+	fprintf(stderr, "Type 'revert' to go on: ");
 	if (!fgets(line, sizeof(line), stdin))
 		return false;
 	line[strcspn(line, "\n")] = 0;
 	return strcmp(line, "revert") == 0;
 }
 
-static void print_plan(const struct opts *o, const struct plan *p, const char *journal, bool dry, uint64_t written,
-		       double secs)
+static void print_plan(const struct opts *o, const struct volset *vs, const struct plan *p, const char *journal,
+		       bool dry, uint64_t written, double secs)
 {
 	if (o->c.json) {
 		struct json j;
 		json_init(&j, stdout, true);
 		json_obj_begin(&j);
-		json_kstr(&j, "shadow_id", p->shadow_id);
-		json_kstr(&j, "target", p->target);
-		json_ku64(&j, "volume_offset", p->vol_offset);
+		json_kstr(&j, p->is_set ? "set_id" : "shadow_id", p->id);
 		json_kbool(&j, "dry_run", dry);
-		json_ku64(&j, "store_index", p->k + 1);
-		json_ku64(&j, "stores_dropped", p->n_stores - p->k);
-		json_ku64(&j, "stores_kept", p->k);
-		json_ku64(&j, "blocks_considered", p->considered);
-		json_ku64(&j, "blocks_to_write", p->to_write);
-		json_ku64(&j, "blocks_equal", p->equal);
-		json_ku64(&j, "bytes_to_write", p->bytes);
-		json_ku64(&j, "catalog_entries", p->entries);
 		json_kstr(&j, "journal", journal);
+		if (p->order_note[0])
+			json_kstr(&j, "order_note", p->order_note);
+		json_key(&j, "volumes");
+		json_arr_begin(&j);
+		for (size_t i = 0; i < p->n; i++) {
+			const struct vplan *v = &p->v[i];
+			const struct vss_store_info *si = vss_volume_store(vs->vols[v->vi].vss, v->k);
+			char id[GUID_STRING_MAX];
+			json_obj_begin(&j);
+			json_ku64(&j, "order", i + 1);
+			json_kstr(&j, "volume", vs->vols[v->vi].name);
+			json_kstr(&j, "shadow_id", guid_format(&si->copy_id, id));
+			json_kbool(&j, "system", v->system);
+			json_kbool(&j, "skipped", v->skip[0] != 0);
+			if (v->skip[0]) {
+				json_kstr(&j, "reason", v->skip);
+				json_obj_end(&j);
+				continue;
+			}
+			json_kstr(&j, "target", v->target);
+			json_ku64(&j, "volume_offset", v->vol_offset);
+			json_ku64(&j, "store_index", v->k + 1);
+			json_ku64(&j, "stores_dropped", vss_volume_store_count(vs->vols[v->vi].vss) - v->k);
+			json_ku64(&j, "stores_kept", v->k);
+			json_ku64(&j, "other_volumes_shadow_copies_dropped", v->extra_dropped);
+			json_ku64(&j, "blocks_considered", v->considered);
+			json_ku64(&j, "blocks_to_write", v->to_write);
+			json_ku64(&j, "blocks_equal", v->equal);
+			json_ku64(&j, "bytes_to_write", v->bytes);
+			json_ku64(&j, "catalog_entries", v->entries);
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
 		if (!dry) {
 			json_ku64(&j, "bytes_written", written);
 			json_key(&j, "seconds");
@@ -372,16 +572,32 @@ static void print_plan(const struct opts *o, const struct plan *p, const char *j
 		json_end(&j);
 		return;
 	}
-	printf("%s %s to shadow copy {%s}\n", dry ? "Plan: revert" : "Reverted", p->target, p->shadow_id);
-	printf("\t- blocks with copies in the shadow copies: %zu\n", p->considered);
-	printf("\t- blocks to write: %zu (%llu bytes); already equal, skipped: %zu\n", p->to_write,
-	       (unsigned long long)p->bytes, p->equal);
-	printf("\t- shadow copies dropped from the catalog: %u (this one and every newer one); kept: %u\n",
-	       p->n_stores - p->k, p->k);
+	printf("%s to %s {%s}\n", dry ? "Plan: revert" : "Reverted", p->is_set ? "snapshot set" : "shadow copy", p->id);
+	if (p->order_note[0])
+		printf("%s\n", p->order_note);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct vplan *v = &p->v[i];
+		char id[GUID_STRING_MAX];
+		printf("  %zu. %s to {%s}%s\n", i + 1, vs->vols[v->vi].name,
+		       guid_format(&vss_volume_store(vs->vols[v->vi].vss, v->k)->copy_id, id),
+		       v->system ? " (system volume)" : "");
+		if (v->skip[0]) {
+			printf("\t- skipped: %s\n", v->skip);
+			continue;
+		}
+		printf("\t- blocks with copies in the shadow copies: %zu\n", v->considered);
+		printf("\t- blocks to write: %zu (%llu bytes); already equal, skipped: %zu\n", v->to_write,
+		       (unsigned long long)v->bytes, v->equal);
+		printf("\t- shadow copies dropped from the catalog: %u (this one and every newer one); kept: %u\n",
+		       vss_volume_store_count(vs->vols[v->vi].vss) - v->k, v->k);
+		if (v->extra_dropped)
+			printf("\t- shadow copies of other volumes dropped (their storage here is reverted): %u\n",
+			       v->extra_dropped);
+	}
 	if (!dry)
-		printf("\t- written and verified: %llu bytes in %.2f s\n", (unsigned long long)written, secs);
+		printf("Written and verified: %llu bytes in %.2f s\n", (unsigned long long)written, secs);
 	else
-		printf("\t- journal: %s\n", journal);
+		printf("Journal: %s\n", journal);
 }
 
 static int resume(struct opts *o, struct journal *j)
@@ -400,7 +616,7 @@ static int resume(struct opts *o, struct journal *j)
 		struct json js;
 		json_init(&js, stdout, true);
 		json_obj_begin(&js);
-		json_kstr(&js, "shadow_id", journal_shadow_id(j));
+		json_kstr(&js, "id", journal_shadow_id(j));
 		json_kbool(&js, "resumed", true);
 		json_ku64(&js, "bytes_written", written);
 		json_obj_end(&js);
@@ -412,14 +628,160 @@ static int resume(struct opts *o, struct journal *j)
 	return EXIT_OK;
 }
 
+/* A pending journal of one of these images: finish it (same ID), or refuse. Returns -1 when none. */
+static int pending_journal(struct opts *o, const char *id, char **images, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char real[PATH_MAX];
+		_cleanup_free_ char *jp = NULL;
+		struct journal *j = NULL;
+		struct sr_guid have;
+		int r;
+
+		if (!realpath(images[i], real))
+			return sr_error(-errno, "cannot open '%s'", images[i]);
+		jp = journal_path_for(real, o->journal_dir);
+		if (!jp)
+			return sr_error(-ENOMEM, "cannot revert");
+		r = journal_open(jp, &j);
+		if (r == -ENOENT)
+			continue;
+		if (r < 0)
+			return sr_error(r, "cannot revert '%s'", images[i]);
+		if (guid_parse(journal_shadow_id(j), &have) < 0 || guid_match(id, &have, 1, sizeof(have)) != 0) {
+			r = sr_error(0,
+				     "'%s' has an interrupted revert to {%s}: finish it first with the command that started it (shadowrev revert %s%s ...)",
+				     images[i], journal_shadow_id(j), o->set ? "--set " : "", journal_shadow_id(j));
+			journal_free(j);
+			return r;
+		}
+		if (o->dry_run) {
+			printf("An interrupted revert of '%s' to {%s} will be finished from its journal %s (%zu writes)\n",
+			       images[i], journal_shadow_id(j), jp, journal_n_writes(j));
+			journal_free(j);
+			return EXIT_OK;
+		}
+		r = resume(o, j);
+		journal_free(j);
+		return r;
+	}
+	return -1;
+}
+
+/* The volumes to revert for --set, in dependency order: every volume whose shadow storage is on another goes first. */
+static int plan_set(struct opts *o, struct volset *vs, struct plan *p)
+{
+	VEC(struct sr_guid) sets = { 0 };
+	struct sr_guid set;
+	size_t n = 0;
+	bool *done = NULL;
+	int m, r = 0;
+
+	for (size_t i = 0; i < vs->n && r >= 0; i++)
+		for (unsigned k = 0; k < vss_volume_store_count(vs->vols[i].vss) && r >= 0; k++)
+			if (vss_volume_store(vs->vols[i].vss, k)->has_data)
+				r = vec_push(&sets, vss_volume_store(vs->vols[i].vss, k)->set_id);
+	if (r < 0)
+		return r;
+	m = guid_match(o->set, sets.v, sets.n, sizeof(*sets.v));
+	if (m >= 0)
+		set = sets.v[m];
+	free(sets.v);
+	if (m == -ENOTUNIQ)
+		return sr_fail(m, "snapshot set ID prefix '%s' is ambiguous", o->set);
+	if (m < 0)
+		return sr_fail(m == -EINVAL ? -EINVAL : -ENOENT, "no snapshot set '%s' in the images given", o->set);
+	guid_format(&set, p->id);
+	p->is_set = true;
+
+	p->v = calloc(vs->n, sizeof(*p->v));
+	done = calloc(vs->n, sizeof(*done));
+	if (!p->v || !done) {
+		free(done);
+		return -ENOMEM;
+	}
+	/* the members: at most one shadow copy of the set per volume */
+	struct vplan *cand = calloc(vs->n, sizeof(*cand));
+	size_t nc = 0;
+	if (!cand) {
+		free(done);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < vs->n; i++)
+		for (unsigned k = 0; k < vss_volume_store_count(vs->vols[i].vss); k++)
+			if (guid_equal(&vss_volume_store(vs->vols[i].vss, k)->set_id, &set)) {
+				cand[nc].vi = i;
+				cand[nc].k = k;
+				nc++;
+				break;
+			}
+	/* order: Kahn's algorithm over "x's storage (stores k..n-1) is on y" edges */
+	for (size_t placed = 0; placed < nc;) {
+		size_t before = placed;
+		for (size_t c = 0; c < nc; c++) {
+			bool blocked = false;
+			if (done[c])
+				continue;
+			/* c is blocked while another unplaced member keeps storage on c */
+			for (size_t d = 0; d < nc && !blocked; d++) {
+				struct vss_volume *x = vs->vols[cand[d].vi].vss;
+				if (d == c || done[d])
+					continue;
+				for (unsigned j = cand[d].k; j < vss_volume_store_count(x); j++)
+					if (vss_store_storage(x, j) == vs->vols[cand[c].vi].src)
+						blocked = true;
+			}
+			if (blocked)
+				continue;
+			p->v[n++] = cand[c];
+			done[c] = true;
+			placed++;
+		}
+		if (placed == before) {
+			/* a cycle: every read is staged in the journal before any write, so any order is safe */
+			size_t len = (size_t)snprintf(p->order_note, sizeof(p->order_note),
+						      "Shadow storage cycle between");
+			for (size_t c = 0; c < nc; c++)
+				if (!done[c]) {
+					len += (size_t)snprintf(p->order_note + MIN(len, sizeof(p->order_note)),
+								len < sizeof(p->order_note) ? sizeof(p->order_note) - len : 0,
+								" %s", vs->vols[cand[c].vi].name);
+					p->v[n++] = cand[c];
+					done[c] = true;
+					placed++;
+				}
+			snprintf(p->order_note + MIN(len, sizeof(p->order_note)),
+				 len < sizeof(p->order_note) ? sizeof(p->order_note) - len : 0,
+				 ": everything all reverts need is read before any of them writes");
+		}
+	}
+	p->n = n;
+	free(cand);
+	free(done);
+	/* the system volume only offline */
+	for (size_t i = 0; i < p->n; i++) {
+		struct winvol_roles roles;
+		r = winvol_roles(vs->vols[p->v[i].vi].src, &roles);
+		if (r < 0)
+			return sr_fail(r, "cannot tell whether %s is a system volume: %s", vs->vols[p->v[i].vi].name,
+				       sr_errmsg(r));
+		p->v[i].system = roles.system;
+		if (roles.system && !o->offline)
+			snprintf(p->v[i].skip, sizeof(p->v[i].skip),
+				 "system volume: revert it only while its instance is stopped (disk attached to another machine) with --offline");
+	}
+	return 0;
+}
+
 int cmd_revert(int argc, char **argv)
 {
-	enum { OPT_YES = OPT_FIRST_VERB_OPTION, OPT_DRY, OPT_JOURNAL, OPT_OFFLINE };
+	enum { OPT_YES = OPT_FIRST_VERB_OPTION, OPT_DRY, OPT_JOURNAL, OPT_OFFLINE, OPT_SET };
 	static const struct option opts[] = { CLI_COMMON_LONG_OPTIONS,
 					      { "yes", no_argument, NULL, OPT_YES },
 					      { "dry-run", no_argument, NULL, OPT_DRY },
 					      { "journal", required_argument, NULL, OPT_JOURNAL },
 					      { "offline", no_argument, NULL, OPT_OFFLINE },
+					      { "set", required_argument, NULL, OPT_SET },
 					      { 0 } };
 	struct opts o = { 0 };
 	struct volset *vs = NULL;
@@ -427,12 +789,9 @@ int cmd_revert(int argc, char **argv)
 	struct plan p = { 0 };
 	_cleanup_free_ char *jpath = NULL;
 	const char *id;
-	size_t vi;
-	unsigned k;
-	uint64_t written = 0, vol_size = 0;
-	bool system = false;
+	uint64_t written = 0;
 	double t0 = now_seconds();
-	int opt, ex, r;
+	int opt, ex, r, ret = EXIT_OK;
 
 	while ((opt = cli_getopt(argc, argv, "y", opts)) != -1) {
 		if (opt == '?' || opt == ':')
@@ -447,90 +806,85 @@ int cmd_revert(int argc, char **argv)
 			o.journal_dir = optarg;
 		else if (opt == OPT_OFFLINE)
 			o.offline = true;
+		else if (opt == OPT_SET)
+			o.set = optarg;
+	}
+	if (o.set) {
+		id = o.set;
+	} else {
+		if (optind >= argc)
+			return cli_usage("revert", "no shadow copy ID given (or --set SET-ID)");
+		id = argv[optind++];
 	}
 	if (optind >= argc)
-		return cli_usage("revert", "no shadow copy ID given");
-	id = argv[optind++];
-	if (optind >= argc)
-		return cli_usage("revert", "no image given (the volume or disk image that holds the shadow copy)");
+		return cli_usage("revert", "no image given (the volume or disk images that hold the shadow copies)");
 
 	/* an interrupted revert of one of these images is finished first, and only by the same command */
-	for (int i = optind; i < argc; i++) {
-		char real[PATH_MAX];
-		_cleanup_free_ char *jp = NULL;
-		if (!realpath(argv[i], real))
-			return sr_error(-errno, "cannot open '%s'", argv[i]);
-		jp = journal_path_for(real, o.journal_dir);
-		if (!jp)
-			return sr_error(-ENOMEM, "cannot revert");
-		r = journal_open(jp, &j);
-		if (r == -ENOENT)
-			continue;
-		if (r < 0)
-			return sr_error(r, "cannot revert '%s'", argv[i]);
-		{
-			struct sr_guid want, have;
-			if (guid_parse(journal_shadow_id(j), &have) < 0 ||
-			    guid_match(id, &have, 1, sizeof(have)) != 0) {
-				r = sr_error(0,
-					     "'%s' has an interrupted revert to {%s}: finish it first with 'shadowrev revert %s %s'",
-					     argv[i], journal_shadow_id(j), journal_shadow_id(j), argv[i]);
-				journal_free(j);
-				return r;
-			}
-			(void)want;
-		}
-		if (o.dry_run) {
-			printf("An interrupted revert of '%s' to {%s} will be finished from its journal %s (%zu writes)\n",
-			       argv[i], journal_shadow_id(j), jp, journal_n_writes(j));
-			journal_free(j);
-			return EXIT_OK;
-		}
-		r = resume(&o, j);
-		journal_free(j);
+	r = pending_journal(&o, id, argv + optind, argc - optind);
+	if (r >= 0)
 		return r;
-	}
 
 	r = volset_open(argv + optind, (size_t)(argc - optind), &vs);
-	if (r >= 0)
+	if (r < 0)
+		goto fail_msg;
+	if (o.set) {
+		r = plan_set(&o, vs, &p);
+	} else {
+		size_t vi;
+		unsigned k;
 		r = volset_find_shadow(vs, id, &vi, &k);
-	if (r < 0) {
-		sr_error(r, "cannot revert to shadow copy '%s'", id);
-		goto fail;
+		if (r >= 0) {
+			p.v = calloc(1, sizeof(*p.v));
+			r = p.v ? 0 : -ENOMEM;
+		}
+		if (r >= 0) {
+			p.n = 1;
+			p.v[0].vi = vi;
+			p.v[0].k = k;
+			guid_format(&vss_volume_store(vs->vols[vi].vss, k)->copy_id, p.id);
+			r = check_system(&o, &vs->vols[vi], &p.v[0].system);
+		}
 	}
-	guid_format(&vss_volume_store(vs->vols[vi].vss, k)->copy_id, p.shadow_id);
-	r = check_system(&o, &vs->vols[vi], &system);
-	if (r < 0) {
-		sr_error(r, "cannot revert to shadow copy '%s'", id);
-		goto fail;
-	}
+	if (r < 0)
+		goto fail_msg;
 	{
 		char real[PATH_MAX];
-		if (!realpath(vs->vols[vi].image, real)) {
-			sr_error(-errno, "cannot open '%s'", vs->vols[vi].image);
+		size_t first = 0;
+		while (first < p.n && p.v[first].skip[0])
+			first++;
+		if (first == p.n) {
+			print_plan(&o, vs, &p, "", true, 0, 0);
+			sr_error(0, "nothing to revert: every volume of the set was skipped");
 			goto fail;
 		}
+		/* the journal lives beside the first volume reverted */
+		if (!realpath(vs->vols[p.v[first].vi].image, real)) {
+			r = -errno;
+			goto fail_msg;
+		}
 		jpath = journal_path_for(real, o.journal_dir);
-		r = jpath ? revert_target_check(real) : -ENOMEM;
+		if (!jpath) {
+			r = -ENOMEM;
+			goto fail_msg;
+		}
+		for (size_t i = 0; i < p.n && r >= 0; i++)
+			if (!p.v[i].skip[0] && realpath(vs->vols[p.v[i].vi].image, real))
+				r = revert_target_check(real);
+		if (r < 0)
+			goto fail_msg;
 	}
 	/* read everything first: a dry run only counts, a revert stages it all in the journal */
-	if (r >= 0)
-		r = plan_revert(vs, vi, k, jpath, o.dry_run, &p, o.dry_run ? NULL : &j);
-	vol_size = vs->vols[vi].src->size;
-	if (r < 0) {
-		sr_error(r, "cannot revert to shadow copy '%s'", id);
-		goto fail;
-	}
-	volset_free(vs);
-	vs = NULL;
+	r = plan_all(vs, &p, jpath, o.dry_run ? NULL : &j);
+	if (r < 0)
+		goto fail_msg;
 	if (o.dry_run) {
-		print_plan(&o, &p, jpath, true, 0, 0);
-		return EXIT_OK;
+		print_plan(&o, vs, &p, jpath, true, 0, 0);
+		goto done;
 	}
 	if (!o.yes && !confirm(&p)) {
-		sr_error(0, "not reverting '%s' without confirmation (use --yes)", p.target);
+		sr_error(0, "not reverting without confirmation (use --yes)");
 		journal_free(j); /* never committed: removed */
-		return EXIT_FAILED;
+		goto fail;
 	}
 	/* committed before the first write: from here on, a rerun finishes the job */
 	r = journal_commit(j);
@@ -540,15 +894,27 @@ int cmd_revert(int argc, char **argv)
 		r = journal_remove(j);
 	journal_free(j);
 	if (r < 0) {
-		sr_error(r, "revert to shadow copy {%s} did not finish (run the same command again to finish it)",
-			 p.shadow_id);
-		return EXIT_FAILED;
+		sr_error(r, "revert to {%s} did not finish (run the same command again to finish it)", p.id);
+		goto fail;
 	}
-	print_plan(&o, &p, jpath, false, written, now_seconds() - t0);
-	if (system)
-		return check_boot_after(&o, p.target, p.vol_offset, vol_size);
-	return EXIT_OK;
+	print_plan(&o, vs, &p, jpath, false, written, now_seconds() - t0);
+	for (size_t i = 0; i < p.n; i++)
+		if (p.v[i].system && !p.v[i].skip[0]) {
+			int b = check_boot_after(&o, p.v[i].target, p.v[i].vol_offset, vs->vols[p.v[i].vi].src->size);
+			if (b != EXIT_OK)
+				ret = b;
+		}
+	for (size_t i = 0; i < p.n; i++)
+		if (p.v[i].skip[0] && !o.c.json)
+			sr_warn("%s was not reverted: %s", vs->vols[p.v[i].vi].name, p.v[i].skip);
+done:
+	plan_free(&p);
+	volset_free(vs);
+	return ret;
+fail_msg:
+	sr_error(r, "cannot revert to %s '%s'", o.set ? "snapshot set" : "shadow copy", id);
 fail:
+	plan_free(&p);
 	volset_free(vs);
 	return EXIT_FAILED;
 }

@@ -21,7 +21,7 @@ diff_blocks() { cmp -l "$1" "$2" | awk '{ print int(($1 - 1) / 16384) }' | uniq;
 cp --sparse=always "$img" "$T/r1.img"
 $SR revert 4e3c03c2-7bc6-4288-ad96-c1eac1a55f71 "$T/r1.img" --dry-run --json >"$T/plan.json" || fail "dry run"
 cmp -s "$img" "$T/r1.img" || fail "--dry-run changed the image"
-python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); assert p["blocks_considered"]==468 and p["blocks_to_write"]==26, p' "$T/plan.json" ||
+python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["volumes"][0]; assert p["blocks_considered"]==468 and p["blocks_to_write"]==26, p' "$T/plan.json" ||
 	fail "plan: expected 26 of 468 blocks (vss-format.md section 2)"
 expect_exit 1 $SR revert 4e3c03c2 "$T/r1.img" </dev/null
 grep -q -- "--yes" "$T/stderr" || fail "no confirmation refusal: $(cat "$T/stderr")"
