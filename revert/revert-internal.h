@@ -7,18 +7,6 @@
 #include <stdint.h>
 
 /*
- * Open a revert target (image file or block device) for writing, refusing
- * anything in use: a mounted or otherwise claimed block device (O_EXCL), an
- * image file attached to a loop device, mounted (e.g. by ntfs-3g or FUSE),
- * opened by another process, or locked by another shadowrev. The returned fd
- * holds an exclusive OFD lock on the target until closed.
- * -EBUSY with a detail saying who uses it.
- */
-int revert_target_open(const char *path, int *ret_fd);
-/* The same checks without opening for writing (for --dry-run). */
-int revert_target_check(const char *path);
-
-/*
  * The journal: a file that holds every write a revert will make, in order,
  * with the new and the old bytes, made complete (fsync, rename) before the
  * first write to a target. Running the same revert again while it exists

@@ -29,6 +29,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/target.h"
 #include "core/volset.h"
 #include "revert-internal.h"
 #include "revert.h"
@@ -391,7 +392,7 @@ static int apply_journal(struct journal *j, uint64_t *ret_bytes)
 	for (size_t t = 0; t < nt; t++)
 		fds[t] = -1;
 	for (size_t t = 0; t < nt && r >= 0; t++) {
-		r = revert_target_open(journal_target(j, t), &fds[t]);
+		r = target_open(journal_target(j, t), &fds[t]);
 		if (r < 0)
 			r = sr_fail(r, "%s", sr_errmsg(r));
 	}
@@ -869,7 +870,7 @@ int cmd_revert(int argc, char **argv)
 		}
 		for (size_t i = 0; i < p.n && r >= 0; i++)
 			if (!p.v[i].skip[0] && realpath(vs->vols[p.v[i].vi].image, real))
-				r = revert_target_check(real);
+				r = target_check(real);
 		if (r < 0)
 			goto fail_msg;
 	}

@@ -14,9 +14,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "core/macro.h"
-#include "revert-internal.h"
+#include "log.h"
+#include "macro.h"
+#include "target.h"
 
 /* Is the image file attached to a loop device? */
 static int check_loop(const char *real, const struct stat *st)
@@ -166,7 +166,7 @@ static int checks(const char *path, char *real, struct stat *st)
 	return 0;
 }
 
-int revert_target_check(const char *path)
+int target_check(const char *path)
 {
 	char real[PATH_MAX];
 	struct stat st;
@@ -174,7 +174,7 @@ int revert_target_check(const char *path)
 	return checks(path, real, &st);
 }
 
-int revert_target_open(const char *path, int *ret_fd)
+int target_open(const char *path, int *ret_fd)
 {
 	char real[PATH_MAX];
 	struct stat st, fst;
