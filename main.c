@@ -53,6 +53,25 @@ static const struct cli_verb verbs[] = {
 	  "  --yes, -y       do not ask for confirmation (required when not on a terminal)\n"
 	  "  --journal DIR   keep the journal in DIR\n"
 	  "  --json          the plan or the result as JSON\n" },
+	{ "boot", cmd_boot, "will a disk boot; fix what depends on where volumes sit",
+	  "usage: shadowrev boot check TARGET [--json]\n"
+	  "       shadowrev boot fix TARGET [--dry-run] [--yes] [--json]\n"
+	  "\n"
+	  "TARGET is a disk image or block device (MBR or GPT), or an NTFS volume image.\n"
+	  "check says, in plain words, what would stop the Windows instance on it from\n"
+	  "booting: the NTFS boot sectors (hidden sectors against the partition's start,\n"
+	  "geometry, total sectors, the backup boot sector), the EFI system partition\n"
+	  "(\\EFI\\Microsoft\\Boot\\bootmgfw.efi and BCD) on GPT disks, the active\n"
+	  "partition with bootmgr and \\Boot\\BCD and the MBR boot code on MBR disks, and\n"
+	  "\\Windows\\System32 with winload on the system volume. Exit 0: nothing found\n"
+	  "that would stop it; 3: it will not boot as it is.\n"
+	  "fix rewrites what depends on where a volume sits: the hidden-sectors field,\n"
+	  "a missing or stale backup boot sector, the MBR active flag; then checks again.\n"
+	  "The target must not be mounted or in use.\n"
+	  "\n"
+	  "  --dry-run       say what fix would write\n"
+	  "  --yes, -y       write (fix refuses without it)\n"
+	  "  --json          the report as JSON\n" },
 	{ "help", cmd_help, "show help for shadowrev or for one verb",
 	  "usage: shadowrev help [VERB]\n" },
 	{ "version", cmd_version, "show the version", "usage: shadowrev version\n" },

@@ -4,5 +4,7 @@
 
 /* `shadowrev export SHADOW-ID IMAGE... --to FILE|-`: the raw view of one shadow copy. */
 int cmd_export(int argc, char **argv);
+/* `shadowrev boot check|fix TARGET`: will a disk boot, and fix what depends on where volumes sit. */
+int cmd_boot(int argc, char **argv);
 
 #endif
