@@ -29,7 +29,6 @@ usage_case $SR frobnicate
 usage_case $SR list --no-such-option shadows x
 usage_case $SR list
 usage_case $SR list bananas
-usage_case $SR list shadows
 usage_case $SR export
 usage_case $SR export 4e3c03c2 --to
 usage_case $SR export 4e3c03c2 x.img
@@ -37,8 +36,12 @@ usage_case $SR list shadows --progress=sideways x
 usage_case $SR help no-such-verb
 grep -q "no-such-verb" "$T/stderr" || fail "the unknown verb is not named"
 
-# a failure (not a usage error) exits 1 with one line naming the subject
-expect_exit 1 $SR list shadows "$T/does-not-exist.img"
+usage_case $SR list shadows "$T/does-not-exist.img"
 grep -q "does-not-exist.img" "$T/stderr" || fail "the missing image is not named"
+
+# a failure (not a usage error) exits 1 with one line naming the subject
+head -c 65536 /dev/urandom >"$T/not-a-volume.img"
+expect_exit 1 $SR list shadows "$T/not-a-volume.img"
+grep -q "not-a-volume.img" "$T/stderr" || fail "the image is not named"
 [ "$(wc -l <"$T/stderr")" -eq 1 ] || fail "expected one line: $(cat "$T/stderr")"
 exit 0
