@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/repo.h"
 #include "core/volset.h"
 #include "recover.h"
 
@@ -82,13 +83,14 @@ static int copy_src(struct src *s, int fd, bool sparse, uint64_t *ret_data)
 
 int cmd_export(int argc, char **argv)
 {
-	enum { OPT_TO = OPT_FIRST_VERB_OPTION, OPT_FORCE };
+	enum { OPT_TO = OPT_FIRST_VERB_OPTION, OPT_FORCE, OPT_REPO };
 	static const struct option opts[] = { CLI_COMMON_LONG_OPTIONS,
 					      { "to", required_argument, NULL, OPT_TO },
 					      { "force", no_argument, NULL, OPT_FORCE },
+					      { "repo", required_argument, NULL, OPT_REPO },
 					      { 0 } };
 	struct cli_common c = { 0 };
-	const char *to = NULL, *id;
+	const char *to = NULL, *id, *repo_dir = NULL;
 	bool force = false;
 	struct volset *vs = NULL;
 	_cleanup_src_ struct src *view = NULL;
@@ -108,23 +110,32 @@ int cmd_export(int argc, char **argv)
 			to = optarg;
 		else if (o == OPT_FORCE)
 			force = true;
+		else if (o == OPT_REPO)
+			repo_dir = optarg;
 	}
 	if (optind >= argc)
 		return cli_usage("export", "no shadow copy ID given");
 	id = argv[optind++];
 	if (!to)
 		return cli_usage("export", "--to FILE or --to - is required");
-	if (optind >= argc)
-		return cli_usage("export", "no image given (the volume or disk image that holds the shadow copy)");
+	if (optind < argc && repo_dir)
+		return cli_usage("export", "give either IMAGE... or --repo, not both");
 	if (strcmp(to, "-") == 0 && isatty(STDOUT_FILENO))
 		return cli_usage("export", "refusing to write a volume image to a terminal");
 
-	r = volset_open(argv + optind, (size_t)(argc - optind), &vs);
-	if (r < 0)
-		return sr_error(r, "cannot export shadow copy '%s'", id);
-	r = volset_find_shadow(vs, id, &vi, &k);
-	if (r >= 0)
-		r = vss_view_src_new(vs->vols[vi].vss, k, &view);
+	if (optind >= argc) {
+		/* no image: a volume captured into the repository (--repo, or the default one) */
+		r = repo_find_volume_src(repo_dir, id, &view);
+		if (r < 0)
+			return sr_error(r, "cannot export shadow copy '%s'", id);
+	} else {
+		r = volset_open(argv + optind, (size_t)(argc - optind), &vs);
+		if (r < 0)
+			return sr_error(r, "cannot export shadow copy '%s'", id);
+		r = volset_find_shadow(vs, id, &vi, &k);
+		if (r >= 0)
+			r = vss_view_src_new(vs->vols[vi].vss, k, &view);
+	}
 	if (r < 0) {
 		sr_error(r, "cannot export shadow copy '%s'", id);
 		goto fail;
@@ -167,8 +178,11 @@ int cmd_export(int argc, char **argv)
 		char g[GUID_STRING_MAX];
 		json_init(&j, stderr == stdout ? stderr : (strcmp(to, "-") == 0 ? stderr : stdout), false);
 		json_obj_begin(&j);
-		json_kstr(&j, "shadow_id", guid_format(&vss_volume_store(vs->vols[vi].vss, k)->copy_id, g));
-		json_kstr(&j, "volume", vs->vols[vi].name);
+		if (vs) {
+			json_kstr(&j, "shadow_id", guid_format(&vss_volume_store(vs->vols[vi].vss, k)->copy_id, g));
+			json_kstr(&j, "volume", vs->vols[vi].name);
+		} else
+			json_kstr(&j, "volume", view->name);
 		json_kstr(&j, "to", to);
 		json_ku64(&j, "size", view->size);
 		json_ku64(&j, "data_bytes", data);

@@ -1,0 +1,484 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The capture pipeline: range maps, NTFS allocation, the thread pool that reads, hashes and stores. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture-internal.h"
+#include "core/chunk.h"
+#include "core/log.h"
+#include "core/macro.h"
+#include "core/ntfsio.h"
+#include "core/progress.h"
+#include "core/vss.h"
+
+/* range maps */
+
+int rmap_add(struct rmap *m, uint64_t off, uint64_t len)
+{
+	if (len == 0)
+		return 0;
+	if (m->n == m->cap) {
+		size_t nc = m->cap ? m->cap * 2 : 64;
+		struct range *p = realloc(m->v, nc * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		m->v = p;
+		m->cap = nc;
+	}
+	m->v[m->n++] = (struct range){ off, len };
+	return 0;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+int rmap_finish(struct rmap *m)
+{
+	size_t o = 0;
+
+	if (m->n == 0)
+		return 0;
+	qsort(m->v, m->n, sizeof(*m->v), cmp_range);
+	for (size_t i = 1; i < m->n; i++) {
+		struct range *last = &m->v[o];
+		if (m->v[i].off <= last->off + last->len) {
+			uint64_t end = MAX(last->off + last->len, m->v[i].off + m->v[i].len);
+			last->len = end - last->off;
+		} else
+			m->v[++o] = m->v[i];
+	}
+	m->n = o + 1;
+	return 0;
+}
+
+void rmap_free(struct rmap *m)
+{
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+/* First range whose end is after off. */
+static size_t rmap_find(const struct rmap *m, uint64_t off)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (m->v[mid].off + m->v[mid].len <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+bool rmap_intersects(const struct rmap *m, uint64_t off, uint64_t len)
+{
+	size_t i = rmap_find(m, off);
+	return i < m->n && m->v[i].off < off + len;
+}
+
+uint64_t rmap_bytes(const struct rmap *m)
+{
+	uint64_t t = 0;
+	for (size_t i = 0; i < m->n; i++)
+		t += m->v[i].len;
+	return t;
+}
+
+int rmap_parse_ranges(const void *buf, size_t len, struct rmap *ret)
+{
+	struct rmap m = { 0 };
+	const char *p = buf, *end = p + len;
+	int r = 0;
+
+	while (p < end && r >= 0) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		char line[256], *e1, *e2;
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		unsigned long long a, b;
+
+		if (l >= sizeof(line)) {
+			r = -EINVAL;
+			break;
+		}
+		memcpy(line, p, l);
+		line[l] = 0;
+		p += l + 1;
+		line[strcspn(line, "#\r")] = 0;
+		if (strspn(line, " \t") == strlen(line))
+			continue;
+		errno = 0;
+		a = strtoull(line, &e1, 0);
+		b = strtoull(e1, &e2, 0);
+		if (errno || e1 == line || e2 == e1 || strspn(e2, " \t") != strlen(e2) || a + b < a)
+			r = -EINVAL;
+		else
+			r = rmap_add(&m, a, b);
+	}
+	if (r >= 0)
+		r = rmap_finish(&m);
+	if (r < 0) {
+		rmap_free(&m);
+		return r;
+	}
+	*ret = m;
+	return 0;
+}
+
+/* NTFS allocation */
+
+int capture_ntfs_ranges(struct src *vol, struct rmap *ret, uint64_t *ret_cluster_size)
+{
+	struct rmap m = { 0 };
+	struct ntfsio *n = NULL;
+	uint8_t *bm = NULL;
+	size_t bl = 0;
+	uint64_t cs, nc, run = 0, end;
+	int r;
+
+	r = ntfsio_open(vol, &n);
+	if (r < 0)
+		return r;
+	cs = ntfsio_cluster_size(n);
+	nc = ntfsio_cluster_count(n);
+	r = ntfsio_bitmap_read(n, &bm, &bl);
+	ntfsio_close(n);
+	if (r < 0)
+		return r;
+	for (uint64_t c = 0; c <= nc && r >= 0; c++) {
+		bool used = c < nc && (bm[c / 8] >> (c % 8) & 1);
+		if (used) {
+			if (!run++)
+				end = c; /* start of the run */
+		} else if (run) {
+			r = rmap_add(&m, end * cs, run * cs);
+			run = 0;
+		}
+	}
+	free(bm);
+	/* always: $Boot (boot sector, VSS header at 0x1e00) and what lies past the last cluster */
+	if (r >= 0)
+		r = rmap_add(&m, 0, MIN((uint64_t)16384, vol->size));
+	end = MIN(nc * cs, vol->size - MIN(vol->size, (uint64_t)512));
+	if (r >= 0)
+		r = rmap_add(&m, end, vol->size - end);
+	if (r >= 0)
+		r = rmap_finish(&m);
+	/* clusters past the end of the source (a cut image) cannot be read */
+	while (r >= 0 && m.n && m.v[m.n - 1].off >= vol->size)
+		m.n--;
+	if (r >= 0 && m.n && m.v[m.n - 1].off + m.v[m.n - 1].len > vol->size)
+		m.v[m.n - 1].len = vol->size - m.v[m.n - 1].off;
+	if (r < 0) {
+		rmap_free(&m);
+		return r;
+	}
+	*ret = m;
+	*ret_cluster_size = cs;
+	return 0;
+}
+
+/*
+ * A shadow copy's view reads the blocks that did not change since it was taken
+ * from the live volume, including clusters that are free now but were in use
+ * then (a file deleted after the snapshot). So that the captured volume keeps
+ * every view whole, add what each view's own $Bitmap marks in use.
+ */
+int capture_vss_ranges(struct src *vol, struct rmap *m, unsigned *ret_views)
+{
+	struct vss_volume *v = NULL;
+	unsigned n, added = 0;
+	int r;
+
+	r = vss_volume_open(vol, &v);
+	if (r < 0)
+		return r;
+	n = vss_volume_store_count(v);
+	for (unsigned k = 0; k < n && r >= 0; k++) {
+		struct src *view = NULL;
+		struct rmap vm = { 0 };
+		uint64_t cs;
+		if (vss_view_check(v, k) < 0)
+			continue; /* its data is on another volume: that volume's capture keeps it */
+		r = vss_view_src_new(v, k, &view);
+		if (r < 0)
+			break;
+		if (capture_ntfs_ranges(view, &vm, &cs) >= 0) {
+			for (size_t i = 0; i < vm.n && r >= 0; i++)
+				r = rmap_add(m, vm.v[i].off, MIN(vm.v[i].len, vol->size - MIN(vol->size, vm.v[i].off)));
+			added++;
+		} else {
+			/* a view libntfs-3g cannot open: keep all of its blocks */
+			r = rmap_add(m, 0, vol->size);
+		}
+		rmap_free(&vm);
+		src_unref(view);
+	}
+	vss_volume_free(v);
+	if (r >= 0)
+		r = rmap_finish(m);
+	if (r >= 0 && ret_views)
+		*ret_views = added;
+	return r;
+}
+
+/* the pool */
+
+struct pool {
+	struct capture_job *j;
+	uint32_t cs;
+	uint64_t next;
+	pthread_mutex_t lock;
+	int err;
+	uint64_t done; /* bytes of the volume handled, for progress */
+};
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	static const uint8_t z[4096];
+
+	for (; n >= sizeof(z); p += sizeof(z), n -= sizeof(z))
+		if (memcmp(p, z, sizeof(z)) != 0)
+			return false;
+	return memcmp(p, z, n) == 0;
+}
+
+#define ADD(field, v) __atomic_add_fetch(&j->st.field, (v), __ATOMIC_RELAXED)
+
+static int one_chunk(struct pool *p, struct chunk_ctx *ctx, uint8_t *buf, uint8_t *env, uint64_t i)
+{
+	struct capture_job *j = p->j;
+	const struct crypto_keys *keys = repo_keys(j->repo);
+	uint64_t start = i * p->cs;
+	size_t clen = (size_t)MIN((uint64_t)p->cs, j->src->size - start), elen;
+	uint8_t *d = j->out.digests[i];
+	bool any = false;
+	size_t k;
+	int r;
+
+	ADD(chunks, 1);
+	/* a caller that tracks changes says this chunk did not change: keep the previous ID */
+	if (j->changed && j->prev && !rmap_intersects(j->changed, start, clen)) {
+		memcpy(d, j->prev->digests[i], CRYPTO_DIGEST_SIZE);
+		if (chunk_digest_is_zero(d)) {
+			ADD(zero, clen);
+			return 0;
+		}
+		/* the base set holds it (delete refuses that set while we run): no mark needed */
+		ADD(skipped, clen);
+		ADD(reused, clen);
+		return 0;
+	}
+	memset(d, 0, CRYPTO_DIGEST_SIZE);
+	k = 0;
+	{
+		const struct rmap *m = j->read;
+		size_t lo = 0, hi = m->n;
+		while (lo < hi) { /* first range ending after start */
+			size_t mid = (lo + hi) / 2;
+			if (m->v[mid].off + m->v[mid].len <= start)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		k = lo;
+		memset(buf, 0, clen);
+		for (; k < m->n && m->v[k].off < start + clen; k++) {
+			uint64_t a = MAX(m->v[k].off, start), b = MIN(m->v[k].off + m->v[k].len, start + clen);
+			r = src_pread(j->src, buf + (a - start), (size_t)(b - a), a);
+			if (r < 0)
+				return sr_fail(r, "cannot read %s at offset %llu: %s", j->src->name, (unsigned long long)a,
+					       sr_errmsg(r));
+			ADD(read, b - a);
+			any = true;
+		}
+	}
+	if (!any || all_zero(buf, clen)) {
+		ADD(zero, clen);
+		return 0;
+	}
+	r = chunk_digest(keys, buf, clen, d);
+	if (r < 0)
+		return r;
+	/* unchanged since the base set, which holds it: nothing to do */
+	if (j->prev && memcmp(d, j->prev->digests[i], CRYPTO_DIGEST_SIZE) == 0) {
+		ADD(reused, clen);
+		return 0;
+	}
+	/* already stored (a duplicate, or another set's): mark it and go on */
+	if (repo_chunk_touch(j->repo, d) >= 0) {
+		ADD(reused, clen);
+		return 0;
+	}
+	r = chunk_encode(ctx, keys, buf, clen, env, &elen);
+	if (r >= 0)
+		r = repo_chunk_put(j->repo, d, env, elen);
+	if (r < 0)
+		return sr_fail(r, "cannot store a chunk of %s: %s", j->src->name, strerror(-r));
+	ADD(new_plain, clen);
+	ADD(new_stored, elen);
+	ADD(new_chunks, 1);
+	return 0;
+}
+
+static void *worker(void *arg)
+{
+	struct pool *p = arg;
+	struct chunk_ctx *ctx = NULL;
+	uint8_t *buf = malloc(p->cs), *env = malloc(chunk_encode_bound(p->cs));
+	int r = chunk_ctx_new(repo_level(p->j->repo), &ctx);
+
+	if (!buf || !env)
+		r = -ENOMEM;
+	while (r >= 0) {
+		uint64_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+		if (i >= p->j->out.count || __atomic_load_n(&p->err, __ATOMIC_RELAXED))
+			break;
+		r = one_chunk(p, ctx, buf, env, i);
+		__atomic_add_fetch(&p->done, MIN((uint64_t)p->cs, p->j->src->size - i * p->cs), __ATOMIC_RELAXED);
+	}
+	if (r < 0) {
+		pthread_mutex_lock(&p->lock);
+		if (!p->err) {
+			/* carry the detail over to the thread that reports */
+			char *msg = strdup(sr_errmsg(r));
+			p->err = r;
+			pthread_mutex_unlock(&p->lock);
+			free(buf);
+			free(env);
+			chunk_ctx_free(ctx);
+			return msg;
+		}
+		pthread_mutex_unlock(&p->lock);
+	}
+	free(buf);
+	free(env);
+	chunk_ctx_free(ctx);
+	return NULL;
+}
+
+int capture_run(struct capture_job *j, unsigned threads, const char *label)
+{
+	struct pool p = { .j = j, .cs = repo_chunk_size(j->repo) };
+	pthread_t tids[64];
+	unsigned started = 0;
+	char *msg = NULL;
+	struct progress pr;
+	int r = 0;
+
+	j->out = (struct repo_index){ .chunk_size = p.cs, .keyed = repo_is_encrypted(j->repo), .size = j->src->size };
+	j->out.count = j->src->size / p.cs + (j->src->size % p.cs != 0);
+	j->out.digests = calloc(j->out.count ? j->out.count : 1, CRYPTO_DIGEST_SIZE);
+	if (!j->out.digests)
+		return -ENOMEM;
+	if (j->prev && (j->prev->chunk_size != p.cs || j->prev->size != j->src->size))
+		j->prev = NULL;
+	j->st.size = j->src->size;
+	pthread_mutex_init(&p.lock, NULL);
+	threads = MAX(1u, MIN(threads, (unsigned)ARRAY_SIZE(tids)));
+	for (; started < threads; started++)
+		if (pthread_create(&tids[started], NULL, worker, &p) != 0)
+			break;
+	if (started == 0)
+		r = -EAGAIN;
+	progress_begin(&pr, label, j->src->size);
+	while (r >= 0) {
+		uint64_t done = __atomic_load_n(&p.done, __ATOMIC_RELAXED);
+		progress_update(&pr, done);
+		if (done >= j->src->size || __atomic_load_n(&p.err, __ATOMIC_RELAXED))
+			break;
+		usleep(100000);
+	}
+	for (unsigned t = 0; t < started; t++) {
+		void *m = NULL;
+		pthread_join(tids[t], &m);
+		if (m && !msg)
+			msg = m;
+		else
+			free(m);
+	}
+	progress_end(&pr);
+	pthread_mutex_destroy(&p.lock);
+	if (r >= 0 && p.err)
+		r = sr_fail(p.err, "%s", msg ? msg : strerror(-p.err));
+	free(msg);
+	if (r < 0) {
+		repo_index_free(&j->out);
+		return r;
+	}
+	return 0;
+}
+
+/* metadata documents */
+
+static const char *find_ci(const char *h, const char *n)
+{
+	return strcasestr(h, n);
+}
+
+/* The GUID in the attribute value after pos ("= '{...}'" or "=\"...\""). */
+static bool guid_after(const char *pos, struct sr_guid *ret)
+{
+	const char *q = strpbrk(pos, "'\"");
+	char tmp[40];
+	size_t l;
+
+	if (!q || q - pos > 4)
+		return false;
+	q++;
+	if (*q == '{')
+		q++;
+	l = strspn(q, "0123456789abcdefABCDEF-");
+	if (l != 36)
+		return false;
+	memcpy(tmp, q, 36);
+	tmp[36] = 0;
+	return guid_parse(tmp, ret) >= 0;
+}
+
+void capture_meta_scan(const void *buf, size_t len, struct capture_meta *m)
+{
+	_cleanup_free_ char *t = malloc(len + 1);
+	const uint8_t *b = buf;
+	size_t o = 0, zeros = 0;
+	const char *p;
+
+	if (!t)
+		return;
+	/* UTF-16LE (with or without BOM) to ASCII: every other byte is zero in these documents */
+	for (size_t i = 1; i < len; i += 2)
+		zeros += b[i] == 0;
+	for (size_t i = 0; i < len; i++) {
+		if (zeros > len / 4 && b[i] == 0)
+			continue;
+		t[o++] = b[i] ? (char)b[i] : ' ';
+	}
+	t[o] = 0;
+	if (find_ci(t, "WRITER_COMPONENTS") || find_ci(t, "<Writers Count = '") || find_ci(t, "<Writers "))
+		m->writers = true;
+	if (!m->has_set) {
+		if ((p = find_ci(t, "snapshotSetId")) && guid_after(p + 13, &m->set_id))
+			m->has_set = true;
+		else if ((p = find_ci(t, "<ShadowCopySet")) && (p = find_ci(p, "GUID")) && guid_after(p + 4, &m->set_id))
+			m->has_set = true;
+	}
+	/* diskshadow Manifest.xml: <ShadowCopy GUID = '{id}' ... OriginalVolume = 'C:\' > */
+	for (p = t; (p = find_ci(p, "<ShadowCopy ")) && m->n < ARRAY_SIZE(m->shadows); p++) {
+		const char *end = strchr(p, '>'), *g = find_ci(p, "GUID"), *ov = find_ci(p, "OriginalVolume");
+		struct sr_guid id;
+		if (!end || !g || g > end || !guid_after(g + 4, &id) || !ov || ov > end)
+			continue;
+		ov = strpbrk(ov, "'\"");
+		if (!ov || ov > end || !((ov[1] >= 'A' && ov[1] <= 'Z') || (ov[1] >= 'a' && ov[1] <= 'z')) || ov[2] != ':')
+			continue;
+		snprintf(m->shadows[m->n].drive, sizeof(m->shadows[0].drive), "%c:", ov[1] & ~0x20);
+		m->shadows[m->n++].id = id;
+	}
+}

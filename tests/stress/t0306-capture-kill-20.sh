@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# 20 kills of a capture at random moments (make stress).
+KILLS=20 exec "$(dirname "$0")/../e2e/t0306-capture-kill.sh"
