@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "catalog.h"
+#include "list-internal.h"
 #include "core/cli.h"
 #include "core/filetime.h"
 #include "core/json.h"
@@ -166,24 +168,70 @@ static int list_shadows_images(struct cli_common *c, char **images, int n)
 	return EXIT_OK;
 }
 
+/* Does the first argument after `shadows` name an image (an existing file or block device)? */
+static bool is_image_path(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+}
+
+enum { OPT_REPO = OPT_FIRST_VERB_OPTION, OPT_SET, OPT_IMAGE };
+
 int cmd_list(int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_COMMON_LONG_OPTIONS, { 0 } };
+	static const struct option opts[] = { CLI_COMMON_LONG_OPTIONS,
+					      { "repo", required_argument, NULL, OPT_REPO },
+					      { "set", required_argument, NULL, OPT_SET },
+					      { "image", no_argument, NULL, OPT_IMAGE },
+					      { 0 } };
 	struct cli_common c = { 0 };
-	int o, ex;
+	const char *repo = NULL, *set = NULL, *what;
+	bool image = false;
+	int o, ex, n;
 
 	while ((o = cli_getopt(argc, argv, "", opts)) != -1) {
 		if (o == '?' || o == ':')
 			return cli_bad_option("list", o, argc, argv);
+		if (o == OPT_REPO) {
+			repo = optarg;
+			continue;
+		}
+		if (o == OPT_SET) {
+			set = optarg;
+			continue;
+		}
+		if (o == OPT_IMAGE) {
+			image = true;
+			continue;
+		}
 		if (cli_common_option(&c, "list", o, optarg, &ex) < 0)
 			return ex;
 	}
 	if (optind >= argc)
-		return cli_usage("list", "what to list is missing (shadows)");
-	if (strcmp(argv[optind], "shadows") != 0)
-		return cli_usage("list", "cannot list '%s' (known: shadows)", argv[optind]);
-	optind++;
-	if (optind >= argc)
-		return cli_usage("list", "no image given");
-	return list_shadows_images(&c, argv + optind, argc - optind);
+		return cli_usage("list", "what to list is missing (sets, shadows, volumes, writers, storage)");
+	what = argv[optind++];
+	n = argc - optind;
+	if (strcmp(what, "shadows") == 0 && (image || (n > 0 && is_image_path(argv[optind])))) {
+		if (n == 0)
+			return cli_usage("list", "--image: no image given");
+		if (set || repo)
+			return cli_usage("list", "--set and --repo list the catalog, not images");
+		return list_shadows_images(&c, argv + optind, n);
+	}
+	if (image)
+		return cli_usage("list", "--image goes with 'list shadows'");
+	if (n > 0) {
+		if (strcmp(what, "shadows") == 0)
+			return cli_usage("list", "no image '%s' (an existing file or block device), and the catalog "
+						 "form takes no arguments", argv[optind]);
+		return cli_usage("list", "unexpected argument '%s'", argv[optind]);
+	}
+	if (strcmp(what, "sets") == 0 || strcmp(what, "shadows") == 0 || strcmp(what, "volumes") == 0 ||
+	    strcmp(what, "writers") == 0 || strcmp(what, "storage") == 0) {
+		if (set && (strcmp(what, "sets") == 0 || strcmp(what, "storage") == 0))
+			return cli_usage("list", "'list %s' takes no --set", what);
+		return list_catalog(&c, what, repo, set);
+	}
+	return cli_usage("list", "cannot list '%s' (known: sets, shadows, volumes, writers, storage)", what);
 }

@@ -1,0 +1,882 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `shadowrev list sets|shadows|volumes|writers|storage`: the catalog, in diskshadow's words or as JSON. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdio_ext.h>
+#include <string.h>
+
+#include "catalog-internal.h"
+#include "core/buf.h"
+#include "core/filetime.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/macro.h"
+#include "core/progress.h"
+#include "list-internal.h"
+
+/* A nullable text column: NULL when the column is NULL (borrowed until the next step). */
+static const char *col_or_null(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL : (const char *)sqlite3_column_text(st, i);
+}
+
+static bool col_is_null(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL;
+}
+
+static void jstr_col(struct json *j, const char *key, sqlite3_stmt *st, int i)
+{
+	json_key(j, key);
+	if (col_is_null(st, i))
+		json_null(j);
+	else
+		json_str(j, (const char *)sqlite3_column_text(st, i));
+}
+
+static void jint_col(struct json *j, const char *key, sqlite3_stmt *st, int i)
+{
+	json_key(j, key);
+	if (col_is_null(st, i))
+		json_null(j);
+	else
+		json_i64(j, sqlite3_column_int64(st, i));
+}
+
+static void jbool_col(struct json *j, const char *key, sqlite3_stmt *st, int i)
+{
+	json_key(j, key);
+	if (col_is_null(st, i))
+		json_null(j);
+	else
+		json_bool(j, sqlite3_column_int(st, i) != 0);
+}
+
+static void jtime_col(struct json *j, const char *key, sqlite3_stmt *st, int i)
+{
+	char t[FILETIME_STRING_MAX];
+
+	json_key(j, key);
+	if (col_is_null(st, i))
+		json_null(j);
+	else
+		json_str(j, filetime_format((uint64_t)sqlite3_column_int64(st, i), t, sizeof(t)));
+}
+
+static void text_line(const char *label, const char *value)
+{
+	if (value && *value)
+		printf("\t- %s: %s\n", label, value);
+}
+
+/* "2013-12-03T06:35:09.7363787Z", or the listing's own words "(as printed) ...". */
+static const char *time_words(sqlite3_stmt *st, int ft, int text, char *buf, size_t size)
+{
+	if (!col_is_null(st, ft))
+		return filetime_format((uint64_t)sqlite3_column_int64(st, ft), buf, size);
+	if (!col_is_null(st, text)) {
+		snprintf(buf, size, "%s (local time, as printed)", catalog_col(st, text));
+		return buf;
+	}
+	return NULL;
+}
+
+
+/*
+ * `list sets --json` writes one compact object per set into a buffer: at
+ * 10,000 sets the general JSON writer's per-character stdio calls cost more
+ * than the query. Printable ASCII strings are escaped here; the others go
+ * through the JSON
+ * writer (so invalid UTF-8 still becomes U+FFFD).
+ */
+static int jb_str(struct buf *b, const char *s, size_t n)
+{
+	bool plain = true;
+	int r;
+
+	for (size_t i = 0; i < n && plain; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		plain = ch >= 0x20 && ch < 0x7f;
+	}
+	if (plain) {
+		r = buf_reserve(b, 2 * n + 2);
+		if (r < 0)
+			return r;
+		b->data[b->len++] = '"';
+		for (size_t i = 0; i < n; i++) {
+			if (s[i] == '"' || s[i] == '\\')
+				b->data[b->len++] = '\\';
+			b->data[b->len++] = (uint8_t)s[i];
+		}
+		b->data[b->len++] = '"';
+		b->data[b->len] = 0;
+		return 0;
+	} else {
+		char *mem = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&mem, &len);
+		struct json j;
+
+		if (!f)
+			return -ENOMEM;
+		json_init(&j, f, false);
+		json_strn(&j, s, n);
+		fclose(f);
+		r = mem ? buf_append(b, mem, len) : -ENOMEM;
+		free(mem);
+		return r;
+	}
+}
+
+static int jb_key(struct buf *b, bool *first, const char *key)
+{
+	size_t n = strlen(key);
+	int r = buf_reserve(b, n + 4);
+
+	if (r < 0)
+		return r;
+	if (!*first)
+		b->data[b->len++] = ',';
+	b->data[b->len++] = '"';
+	memcpy(b->data + b->len, key, n);
+	b->len += n;
+	b->data[b->len++] = '"';
+	b->data[b->len++] = ':';
+	b->data[b->len] = 0;
+	*first = false;
+	return 0;
+}
+
+static int jb_int(struct buf *b, long long v)
+{
+	char t[24];
+	size_t i = sizeof(t);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do
+		t[--i] = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		t[--i] = '-';
+	return buf_append(b, t + i, sizeof(t) - i);
+}
+
+static int jb_col_str(struct buf *b, bool *first, const char *key, sqlite3_stmt *st, int i)
+{
+	int r = jb_key(b, first, key);
+	if (r < 0)
+		return r;
+	if (col_is_null(st, i))
+		return buf_append(b, "null", 4);
+	return jb_str(b, (const char *)sqlite3_column_text(st, i), (size_t)sqlite3_column_bytes(st, i));
+}
+
+static int jb_col_int(struct buf *b, bool *first, const char *key, sqlite3_stmt *st, int i)
+{
+	int r = jb_key(b, first, key);
+	if (r < 0)
+		return r;
+	if (col_is_null(st, i))
+		return buf_append(b, "null", 4);
+	return jb_int(b, (long long)sqlite3_column_int64(st, i));
+}
+
+static int jb_col_bool(struct buf *b, bool *first, const char *key, sqlite3_stmt *st, int i)
+{
+	int r = jb_key(b, first, key);
+	if (r < 0)
+		return r;
+	if (col_is_null(st, i))
+		return buf_append(b, "null", 4);
+	return sqlite3_column_int(st, i) ? buf_append(b, "true", 4) : buf_append(b, "false", 5);
+}
+
+static int jb_set(struct buf *b, sqlite3_stmt *st)
+{
+	const char *vols = col_or_null(st, 15);
+	char t[FILETIME_STRING_MAX];
+	bool first = true;
+	int r;
+
+	r = buf_putc(b, '{');
+	r = r < 0 ? r : jb_col_str(b, &first, "set_id", st, 0);
+	r = r < 0 ? r : jb_col_str(b, &first, "origin", st, 1);
+	r = r < 0 ? r : jb_col_str(b, &first, "instance", st, 2);
+	r = r < 0 ? r : jb_col_str(b, &first, "machine", st, 3);
+	r = r < 0 ? r : jb_key(b, &first, "creation_time");
+	if (r >= 0 && col_is_null(st, 4))
+		r = buf_append(b, "null", 4);
+	else if (r >= 0)
+		r = buf_printf(b, "\"%s\"", filetime_format((uint64_t)sqlite3_column_int64(st, 4), t, sizeof(t)));
+	r = r < 0 ? r : jb_col_int(b, &first, "creation_filetime", st, 4);
+	r = r < 0 ? r : jb_col_str(b, &first, "creation_time_text", st, 5);
+	r = r < 0 ? r : jb_col_str(b, &first, "backup_type", st, 6);
+	r = r < 0 ? r : jb_col_int(b, &first, "context", st, 7);
+	r = r < 0 ? r : jb_col_bool(b, &first, "bootable_system_state", st, 8);
+	r = r < 0 ? r : jb_col_int(b, &first, "shadow_count_at_creation", st, 9);
+	r = r < 0 ? r : jb_col_int(b, &first, "shadows", st, 14);
+	r = r < 0 ? r : jb_col_str(b, &first, "consistency", st, 10);
+	r = r < 0 ? r : jb_col_str(b, &first, "consistency_reason", st, 11);
+	r = r < 0 ? r : jb_col_bool(b, &first, "in_repository", st, 12);
+	r = r < 0 ? r : jb_col_str(b, &first, "found_in", st, 13);
+	r = r < 0 ? r : jb_key(b, &first, "volumes");
+	r = r < 0 ? r : buf_putc(b, '[');
+	for (const char *p = vols, *sep = ""; r >= 0 && p && *p; sep = ",") {
+		const char *end = strchr(p, 30), *f1, *f2;
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		f1 = memchr(p, 31, len);
+		f2 = f1 ? memchr(f1 + 1, 31, len - (size_t)(f1 + 1 - p)) : NULL;
+		r = buf_append(b, sep, strlen(sep));
+		r = r < 0 ? r : buf_putc(b, '{');
+		if (r >= 0 && f1 && f2) {
+			r = buf_append(b, "\"drive\":", 8);
+			r = r < 0 ? r : f1 > p ? jb_str(b, p, (size_t)(f1 - p)) : buf_append(b, "null", 4);
+			r = r < 0 ? r : buf_append(b, ",\"guid_path\":", 13);
+			r = r < 0 ? r : f2 > f1 + 1 ? jb_str(b, f1 + 1, (size_t)(f2 - f1 - 1)) : buf_append(b, "null", 4);
+			r = r < 0 ? r : buf_append(b, ",\"name\":", 8);
+			r = r < 0 ? r : jb_str(b, f2 + 1, len - (size_t)(f2 + 1 - p));
+		}
+		r = r < 0 ? r : buf_putc(b, '}');
+		p = end ? end + 1 : p + len;
+	}
+	r = r < 0 ? r : buf_append(b, "]}", 2);
+	return r;
+}
+
+/* ---- sets ---- */
+
+static int list_sets(struct catalog *c, bool json)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct buf out = BUF_INIT;
+	unsigned n = 0;
+	int r, rc = SQLITE_DONE;
+
+	r = catalog_prepare(c,
+			    "SELECT s.set_id, s.origin, s.instance, s.machine, s.created_ft, s.created_text, s.backup_type,"
+			    " s.context, s.bootable, s.shadow_count, s.consistency, s.consistency_reason, s.in_repository,"
+			    " s.found_in,"
+			    " s.n_shadows, s.volume_list"
+			    " FROM sets s ORDER BY coalesce(s.created_ft, 0), s.set_id",
+			    &st);
+	if (r < 0)
+		return r;
+	if (json)
+		r = buf_printf(&out, "{\"sets\": [\n");
+	while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *vols = col_or_null(st, 15);
+		char t[FILETIME_STRING_MAX + 64];
+
+		n++;
+		if (json) {
+			if (n > 1)
+				r = buf_append(&out, ",\n", 2);
+			if (r >= 0)
+				r = jb_set(&out, st);
+			if (r >= 0 && out.len > (1u << 20)) {
+				fwrite(out.data, 1, out.len, stdout);
+				out.len = 0;
+			}
+			continue;
+		}
+		printf("* Snapshot set ID = {%s}\n", catalog_col(st, 0));
+		text_line("Origin", catalog_col(st, 1));
+		text_line("Instance", col_or_null(st, 2));
+		text_line("Machine", col_or_null(st, 3));
+		text_line("Creation time", time_words(st, 4, 5, t, sizeof(t)));
+		text_line("Backup type", col_or_null(st, 6));
+		if (!col_is_null(st, 9))
+			printf("\t- Shadow copies: %lld (%d at creation)\n", (long long)sqlite3_column_int64(st, 14),
+			       sqlite3_column_int(st, 9));
+		else
+			printf("\t- Shadow copies: %lld\n", (long long)sqlite3_column_int64(st, 14));
+		if (vols) {
+			printf("\t- Volumes:");
+			for (const char *p = vols, *sep = " "; *p; sep = ", ") {
+				const char *end = strchr(p, 30), *f1;
+				size_t len = end ? (size_t)(end - p) : strlen(p);
+				f1 = memchr(p, 31, len);
+				if (f1 && f1 > p)
+					printf("%s%.*s", sep, (int)(f1 - p), p);
+				else if (f1) {
+					const char *f2 = memchr(f1 + 1, 31, len - (size_t)(f1 + 1 - p));
+					if (f2 && f2 > f1 + 1)
+						printf("%s%.*s", sep, (int)(f2 - f1 - 1), f1 + 1);
+					else if (f2)
+						printf("%s%.*s", sep, (int)(len - (size_t)(f2 + 1 - p)), f2 + 1);
+				}
+				p = end ? end + 1 : p + len;
+			}
+			printf("\n");
+		}
+		printf("\t- Consistency: %s (%s)\n", catalog_col(st, 10), catalog_col(st, 11));
+		if (!col_is_null(st, 13))
+			printf("\t- Found in: a shadow copy store of a volume of set {%s}\n", catalog_col(st, 13));
+		printf("\n");
+	}
+	if (r >= 0 && rc != SQLITE_DONE)
+		r = catalog_sqlite_error(c, rc, "cannot list sets");
+	if (r >= 0 && json) {
+		r = buf_append(&out, n ? "\n]}\n" : "]}\n", n ? 4 : 3);
+		if (r >= 0)
+			fwrite(out.data, 1, out.len, stdout);
+	} else if (r >= 0)
+		printf("Number of snapshot sets listed: %u\n", n);
+	buf_free(&out);
+	return r;
+}
+
+/* ---- shadows ---- */
+
+static int list_shadows(struct catalog *c, bool json, const char *set)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct json j;
+	unsigned n = 0;
+	int r, rc;
+
+	r = catalog_prepare(c,
+			    "SELECT h.shadow_id, h.set_id, h.origin, h.volume_guid_path, h.volume_name, h.captured_in,"
+			    " h.store_id, h.store_index, h.created_ft, h.created_text, h.context, h.attributes,"
+			    " h.attributes_known, h.attribute_text, h.originating_machine, h.service_machine, h.device,"
+			    " h.provider, h.type, h.exposure, h.alias, h.volume_size, h.storage, s.consistency"
+			    " FROM shadows h LEFT JOIN sets s ON s.set_id = h.set_id"
+			    " WHERE ?1 IS NULL OR h.set_id = ?1"
+			    " ORDER BY coalesce(h.created_ft, s.created_ft, 0), h.set_id, h.volume_name, h.shadow_id",
+			    &st);
+	if (r < 0)
+		return r;
+	catalog_bind_text(st, 1, set);
+	if (json) {
+		json_init(&j, stdout, true);
+		json_obj_begin(&j);
+		json_key(&j, "shadows");
+		json_arr_begin(&j);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char t[FILETIME_STRING_MAX + 64], buf[600];
+
+		n++;
+		if (json) {
+			json_obj_begin(&j);
+			jstr_col(&j, "shadow_id", st, 0);
+			jstr_col(&j, "set_id", st, 1);
+			jstr_col(&j, "origin", st, 2);
+			jstr_col(&j, "volume_guid_path", st, 3);
+			jstr_col(&j, "volume_name", st, 4);
+			jstr_col(&j, "captured_in", st, 5);
+			jstr_col(&j, "store_id", st, 6);
+			jint_col(&j, "store_index", st, 7);
+			jtime_col(&j, "creation_time", st, 8);
+			jint_col(&j, "creation_filetime", st, 8);
+			jstr_col(&j, "creation_time_text", st, 9);
+			jint_col(&j, "context", st, 10);
+			json_key(&j, "context_name");
+			if (col_is_null(st, 10) || !vss_context_name((uint32_t)sqlite3_column_int64(st, 10)))
+				json_null(&j);
+			else
+				json_str(&j, vss_context_name((uint32_t)sqlite3_column_int64(st, 10)));
+			jint_col(&j, "attributes", st, 11);
+			jbool_col(&j, "attributes_complete", st, 12);
+			jstr_col(&j, "attribute_names", st, 13);
+			jstr_col(&j, "originating_machine", st, 14);
+			jstr_col(&j, "service_machine", st, 15);
+			jstr_col(&j, "device", st, 16);
+			jstr_col(&j, "provider", st, 17);
+			jstr_col(&j, "type", st, 18);
+			jstr_col(&j, "exposure", st, 19);
+			jstr_col(&j, "alias", st, 20);
+			jint_col(&j, "volume_size", st, 21);
+			jstr_col(&j, "storage", st, 22);
+			jstr_col(&j, "set_consistency", st, 23);
+			json_obj_end(&j);
+			continue;
+		}
+		printf("* Shadow copy ID = {%s}", catalog_col(st, 0));
+		if (!col_is_null(st, 20))
+			printf("\t%%%s%%", catalog_col(st, 20));
+		printf("\n");
+		printf("\t- Shadow copy set: {%s}\n", catalog_col(st, 1));
+		if (!col_is_null(st, 3) && !col_is_null(st, 4))
+			snprintf(buf, sizeof(buf), "%s [%s]", catalog_col(st, 3), catalog_col(st, 4));
+		else
+			snprintf(buf, sizeof(buf), "%s", !col_is_null(st, 3) ? catalog_col(st, 3) : catalog_col(st, 4));
+		text_line("Original volume name", buf);
+		text_line("Creation time", time_words(st, 8, 9, t, sizeof(t)));
+		text_line("Shadow copy device name", col_or_null(st, 16));
+		text_line("Originating machine", col_or_null(st, 14));
+		text_line("Service machine", col_or_null(st, 15));
+		text_line("Exposure", col_or_null(st, 19));
+		text_line("Provider", col_or_null(st, 17));
+		if (!col_is_null(st, 10)) {
+			uint32_t ctx = (uint32_t)sqlite3_column_int64(st, 10);
+			const char *name = vss_context_name(ctx);
+			printf("\t- Context: 0x%x%s%s%s\n", ctx, name ? " (" : "", name ? name : "", name ? ")" : "");
+		}
+		text_line("Type", col_or_null(st, 18));
+		if (!col_is_null(st, 11)) {
+			printf("\t- Attributes: 0x%08" PRIx32 " %s\n", (uint32_t)sqlite3_column_int64(st, 11),
+			       catalog_col(st, 13));
+		}
+		if (!strcmp(catalog_col(st, 2), "vss-store")) {
+			printf("\t- Origin: VSS store %d inside captured volume %s of set {%s}\n", sqlite3_column_int(st, 7),
+			       catalog_col(st, 4), catalog_col(st, 5));
+			printf("\t- Store ID: {%s}\n", catalog_col(st, 6));
+			text_line("Shadow storage", col_or_null(st, 22));
+		} else if (!strcmp(catalog_col(st, 2), "captured-volume"))
+			printf("\t- Origin: captured volume %s in the repository\n", catalog_col(st, 4));
+		else
+			printf("\t- Origin: metadata documents\n");
+		text_line("Set consistency", col_or_null(st, 23));
+		printf("\n");
+	}
+	if (rc != SQLITE_DONE)
+		return catalog_sqlite_error(c, rc, "cannot list shadow copies");
+	if (json) {
+		json_arr_end(&j);
+		json_obj_end(&j);
+		json_end(&j);
+	} else
+		printf("Number of shadow copies listed: %u\n", n);
+	return 0;
+}
+
+/* ---- volumes ---- */
+
+static int list_volumes(struct catalog *c, bool json, const char *set)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct json j;
+	unsigned n = 0;
+	int r, rc;
+
+	r = catalog_prepare(c,
+			    "SELECT v.set_id, v.volume_key, v.guid_path, v.name, v.drive, v.label, v.filesystem, v.size,"
+			    " v.disk, v.partition, v.offset, v.is_system, v.is_boot, v.shadow_id, v.origin"
+			    " FROM volumes v LEFT JOIN sets s ON s.set_id = v.set_id WHERE ?1 IS NULL OR v.set_id = ?1"
+			    " ORDER BY coalesce(s.created_ft, 0), v.set_id, coalesce(v.drive, v.name, v.guid_path)",
+			    &st);
+	if (r < 0)
+		return r;
+	catalog_bind_text(st, 1, set);
+	if (json) {
+		json_init(&j, stdout, true);
+		json_obj_begin(&j);
+		json_key(&j, "volumes");
+		json_arr_begin(&j);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n++;
+		if (json) {
+			json_obj_begin(&j);
+			jstr_col(&j, "set_id", st, 0);
+			jstr_col(&j, "drive", st, 4);
+			jstr_col(&j, "guid_path", st, 2);
+			jstr_col(&j, "name", st, 3);
+			jstr_col(&j, "label", st, 5);
+			jstr_col(&j, "filesystem", st, 6);
+			jint_col(&j, "size", st, 7);
+			jint_col(&j, "disk", st, 8);
+			jint_col(&j, "partition", st, 9);
+			jint_col(&j, "offset", st, 10);
+			jbool_col(&j, "system", st, 11);
+			jbool_col(&j, "boot", st, 12);
+			jstr_col(&j, "shadow_id", st, 13);
+			jstr_col(&j, "origin", st, 14);
+			json_obj_end(&j);
+			continue;
+		}
+		printf("* Volume %s in set {%s}\n",
+		       !col_is_null(st, 4) ? catalog_col(st, 4) : !col_is_null(st, 3) ? catalog_col(st, 3) : catalog_col(st, 2),
+		       catalog_col(st, 0));
+		text_line("Volume name", col_or_null(st, 2));
+		text_line("Name", col_or_null(st, 3));
+		text_line("Label", col_or_null(st, 5));
+		text_line("File system", col_or_null(st, 6));
+		if (!col_is_null(st, 7)) {
+			char sz[32];
+			format_bytes((uint64_t)sqlite3_column_int64(st, 7), sz, sizeof(sz));
+			printf("\t- Size: %s (%lld bytes)\n", sz, (long long)sqlite3_column_int64(st, 7));
+		}
+		if (!col_is_null(st, 8))
+			printf("\t- Disk: %d, partition %d, offset %lld\n", sqlite3_column_int(st, 8),
+			       sqlite3_column_int(st, 9), (long long)sqlite3_column_int64(st, 10));
+		if (sqlite3_column_int(st, 11) || sqlite3_column_int(st, 12))
+			printf("\t- Roles:%s%s\n", sqlite3_column_int(st, 11) ? " system" : "",
+			       sqlite3_column_int(st, 12) ? " boot" : "");
+		if (!col_is_null(st, 13))
+			printf("\t- Shadow copy ID: {%s}\n", catalog_col(st, 13));
+		text_line("Origin", col_or_null(st, 14));
+		printf("\n");
+	}
+	if (rc != SQLITE_DONE)
+		return catalog_sqlite_error(c, rc, "cannot list volumes");
+	if (json) {
+		json_arr_end(&j);
+		json_obj_end(&j);
+		json_end(&j);
+	} else
+		printf("Number of volumes listed: %u\n", n);
+	return 0;
+}
+
+/* ---- writers ---- */
+
+static int list_writers(struct catalog *c, bool json, const char *set)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL, *ks = NULL;
+	struct json j;
+	unsigned n = 0;
+	int r, rc;
+
+	r = catalog_prepare(c,
+			    "SELECT w.set_id, w.writer_id, w.instance_id, w.name, w.instance_name, w.usage, w.data_source,"
+			    " w.restore_method, w.reboot_required, w.in_bcd, w.has_metadata, w.consistency,"
+			    " w.consistency_reason,"
+			    " (SELECT count(*) FROM components k WHERE k.set_id = w.set_id AND k.writer_id = w.writer_id"
+			    "  AND k.instance_id = w.instance_id AND k.selected)"
+			    " FROM writers w LEFT JOIN sets s ON s.set_id = w.set_id WHERE ?1 IS NULL OR w.set_id = ?1"
+			    " ORDER BY coalesce(s.created_ft, 0), w.set_id, w.in_bcd DESC, w.name, w.writer_id",
+			    &st);
+	if (r >= 0)
+		r = catalog_prepare(c,
+				    "SELECT logical_path, name, caption, type, selected FROM components WHERE set_id = ?1 AND"
+				    " writer_id = ?2 AND instance_id = ?3 ORDER BY selected DESC, logical_path, name",
+				    &ks);
+	if (r < 0)
+		return r;
+	catalog_bind_text(st, 1, set);
+	if (json) {
+		json_init(&j, stdout, true);
+		json_obj_begin(&j);
+		json_key(&j, "writers");
+		json_arr_begin(&j);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		bool participating = sqlite3_column_int(st, 13) > 0;
+
+		n++;
+		sqlite3_reset(ks);
+		catalog_bind_text(ks, 1, catalog_col(st, 0));
+		catalog_bind_text(ks, 2, catalog_col(st, 1));
+		catalog_bind_text(ks, 3, catalog_col(st, 2));
+		if (json) {
+			json_obj_begin(&j);
+			jstr_col(&j, "set_id", st, 0);
+			jstr_col(&j, "writer_id", st, 1);
+			jstr_col(&j, "instance_id", st, 2);
+			jstr_col(&j, "name", st, 3);
+			jstr_col(&j, "instance_name", st, 4);
+			jstr_col(&j, "usage", st, 5);
+			jstr_col(&j, "data_source", st, 6);
+			jstr_col(&j, "restore_method", st, 7);
+			jbool_col(&j, "reboot_required", st, 8);
+			json_kbool(&j, "participating", participating);
+			jbool_col(&j, "in_backup_components", st, 9);
+			jbool_col(&j, "has_metadata", st, 10);
+			jstr_col(&j, "consistency", st, 11);
+			jstr_col(&j, "consistency_reason", st, 12);
+			json_key(&j, "components");
+			json_arr_begin(&j);
+			while (sqlite3_step(ks) == SQLITE_ROW) {
+				json_obj_begin(&j);
+				jstr_col(&j, "logical_path", ks, 0);
+				jstr_col(&j, "name", ks, 1);
+				jstr_col(&j, "caption", ks, 2);
+				jstr_col(&j, "type", ks, 3);
+				jbool_col(&j, "selected", ks, 4);
+				json_obj_end(&j);
+			}
+			json_arr_end(&j);
+			json_obj_end(&j);
+			continue;
+		}
+		printf("* Writer name: \"%s\"\n", col_is_null(st, 3) ? "(unknown: no writer metadata)" : catalog_col(st, 3));
+		printf("\t- Snapshot set: {%s}\n", catalog_col(st, 0));
+		printf("\t- Writer Id: {%s}\n", catalog_col(st, 1));
+		printf("\t- Writer Instance Id: {%s}\n", catalog_col(st, 2));
+		text_line("Writer Instance Name", col_or_null(st, 4));
+		text_line("Usage type", col_or_null(st, 5));
+		text_line("Data source type", col_or_null(st, 6));
+		text_line("Restore method", col_or_null(st, 7));
+		printf("\t- Participating: %s\n", participating ? "yes (components selected in the backup components document)"
+								: "no");
+		printf("\t- Consistency: %s (%s)\n", catalog_col(st, 11), catalog_col(st, 12));
+		while (sqlite3_step(ks) == SQLITE_ROW) {
+			const char *lp = catalog_col(ks, 0);
+			printf("\t\t+ Component \"%s%s%s\"%s\n", lp, *lp ? "\\" : "", catalog_col(ks, 1),
+			       sqlite3_column_int(ks, 4) ? " (selected)" : "");
+		}
+		printf("\n");
+	}
+	if (rc != SQLITE_DONE)
+		return catalog_sqlite_error(c, rc, "cannot list writers");
+	if (json) {
+		json_arr_end(&j);
+		json_obj_end(&j);
+		json_end(&j);
+	} else
+		printf("Number of writers listed: %u\n", n);
+	return 0;
+}
+
+/* ---- storage and the revert order it implies ---- */
+
+struct node {
+	char *path, *name;
+	size_t *out; /* indices of the volumes holding its shadow storage (not itself) */
+	size_t n_out;
+	unsigned indeg;
+	bool done;
+};
+
+static const char *node_label(const struct node *x, char *buf, size_t size)
+{
+	if (x->name && *x->name)
+		snprintf(buf, size, "%s", x->name);
+	else
+		snprintf(buf, size, "%s", x->path);
+	return buf;
+}
+
+struct nodes {
+	struct node *v;
+	size_t n, cap;
+};
+
+static int node_index(struct nodes *nodes, const char *path, const char *name, size_t *ret)
+{
+	struct node x = { 0 };
+	int r;
+
+	for (size_t i = 0; i < nodes->n; i++)
+		if (strcmp(nodes->v[i].path, path) == 0) {
+			*ret = i;
+			return 0;
+		}
+	x.path = strdup(path);
+	x.name = name ? strdup(name) : NULL;
+	if (!x.path) {
+		free(x.name);
+		return -ENOMEM;
+	}
+	r = vec_push(nodes, x);
+	if (r < 0) {
+		free(x.path);
+		free(x.name);
+		return r;
+	}
+	*ret = nodes->n - 1;
+	return 0;
+}
+
+static int list_storage(struct catalog *c, bool json)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct nodes nodes = { 0 };
+	VEC(size_t) order = { 0 };
+	struct buf cycles = BUF_INIT;
+	struct json j;
+	unsigned n = 0;
+	int r, rc;
+
+	r = catalog_prepare(c,
+			    "SELECT for_volume, for_name, storage_volume, storage_name, used, allocated, maximum, set_id"
+			    " FROM storage ORDER BY id",
+			    &st);
+	if (r < 0)
+		return r;
+	if (json) {
+		json_init(&j, stdout, true);
+		json_obj_begin(&j);
+		json_key(&j, "associations");
+		json_arr_begin(&j);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t a, b;
+
+		n++;
+		r = node_index(&nodes, catalog_col(st, 0), col_or_null(st, 1), &a);
+		if (r >= 0)
+			r = node_index(&nodes, catalog_col(st, 2), col_or_null(st, 3), &b);
+		if (r < 0)
+			goto out;
+		if (a != b) {
+			struct node *x = &nodes.v[a];
+			size_t *p = realloc(x->out, (x->n_out + 1) * sizeof(*p));
+			if (!p) {
+				r = -ENOMEM;
+				goto out;
+			}
+			x->out = p;
+			x->out[x->n_out++] = b;
+			nodes.v[b].indeg++;
+		}
+		if (json) {
+			json_obj_begin(&j);
+			jstr_col(&j, "for_volume", st, 0);
+			jstr_col(&j, "for_name", st, 1);
+			jstr_col(&j, "storage_volume", st, 2);
+			jstr_col(&j, "storage_name", st, 3);
+			jstr_col(&j, "used", st, 4);
+			jstr_col(&j, "allocated", st, 5);
+			jstr_col(&j, "maximum", st, 6);
+			jstr_col(&j, "set_id", st, 7);
+			json_obj_end(&j);
+			continue;
+		}
+		printf("Shadow Copy Storage association\n");
+		printf("   For volume: (%s)%s\n", catalog_col(st, 1), catalog_col(st, 0));
+		printf("   Shadow Copy Storage volume: (%s)%s\n", catalog_col(st, 3), catalog_col(st, 2));
+		printf("   Used Shadow Copy Storage space: %s\n", catalog_col(st, 4));
+		printf("   Allocated Shadow Copy Storage space: %s\n", catalog_col(st, 5));
+		printf("   Maximum Shadow Copy Storage space: %s\n\n", catalog_col(st, 6));
+	}
+	if (rc != SQLITE_DONE) {
+		r = catalog_sqlite_error(c, rc, "cannot list shadow storage");
+		goto out;
+	}
+	/*
+	 * A volume whose shadow storage is on another volume is reverted first:
+	 * reverting the storage volume would change the diff area the other
+	 * volume's shadow copies are read from. Kahn's algorithm; what is left
+	 * lies on or behind a cycle.
+	 */
+	for (bool progress = true; progress;) {
+		progress = false;
+		for (size_t i = 0; i < nodes.n; i++) {
+			if (nodes.v[i].done || nodes.v[i].indeg)
+				continue;
+			nodes.v[i].done = true;
+			progress = true;
+			r = vec_push(&order, i);
+			if (r < 0)
+				goto out;
+			for (size_t k = 0; k < nodes.v[i].n_out; k++)
+				nodes.v[nodes.v[i].out[k]].indeg--;
+		}
+	}
+	for (size_t i = 0; i < nodes.n; i++) {
+		/* name each cycle once: walk from a node left over until a node repeats */
+		size_t cur = i, steps = 0;
+		char lbl[300];
+		size_t start;
+
+		if (nodes.v[i].done)
+			continue;
+		while (steps++ < nodes.n) {
+			size_t next = nodes.n;
+			for (size_t k = 0; k < nodes.v[cur].n_out; k++)
+				if (!nodes.v[nodes.v[cur].out[k]].done) {
+					next = nodes.v[cur].out[k];
+					break;
+				}
+			if (next == nodes.n)
+				break;
+			cur = next;
+		}
+		start = cur;
+		r = buf_printf(&cycles, "%s%s", cycles.len ? "\n" : "", node_label(&nodes.v[start], lbl, sizeof(lbl)));
+		do {
+			size_t next = start;
+			nodes.v[cur].done = true;
+			for (size_t k = 0; k < nodes.v[cur].n_out; k++)
+				if (nodes.v[cur].out[k] == start || !nodes.v[nodes.v[cur].out[k]].done) {
+					next = nodes.v[cur].out[k];
+					break;
+				}
+			cur = next;
+			if (r >= 0)
+				r = buf_printf(&cycles, " -> %s", node_label(&nodes.v[cur], lbl, sizeof(lbl)));
+		} while (cur != start && r >= 0);
+		if (r < 0)
+			goto out;
+	}
+	if (json) {
+		json_arr_end(&j);
+		json_key(&j, "revert_order");
+		json_arr_begin(&j);
+		for (size_t i = 0; i < order.n; i++) {
+			char lbl[300];
+			json_str(&j, node_label(&nodes.v[order.v[i]], lbl, sizeof(lbl)));
+		}
+		json_arr_end(&j);
+		json_key(&j, "cycles");
+		json_arr_begin(&j);
+		for (const char *p = (const char *)cycles.data; p && *p;) {
+			const char *e = strchr(p, '\n');
+			size_t len = e ? (size_t)(e - p) : strlen(p);
+			json_strn(&j, p, len);
+			p += len + (e ? 1 : 0);
+		}
+		json_arr_end(&j);
+		json_obj_end(&j);
+		json_end(&j);
+	} else {
+		printf("Number of shadow storage associations listed: %u\n", n);
+		if (order.n) {
+			char lbl[300];
+			printf("Revert order (a volume before the volume that holds its shadow storage):");
+			for (size_t i = 0; i < order.n; i++)
+				printf("%s%s", i ? " -> " : " ", node_label(&nodes.v[order.v[i]], lbl, sizeof(lbl)));
+			printf("\n");
+		}
+		for (const char *p = (const char *)cycles.data; p && *p;) {
+			const char *e = strchr(p, '\n');
+			size_t len = e ? (size_t)(e - p) : strlen(p);
+			printf("Cycle: %.*s (each volume's shadow storage is on the next: copy one diff area elsewhere "
+			       "before reverting any of them)\n", (int)len, p);
+			p += len + (e ? 1 : 0);
+		}
+	}
+	r = 0;
+out:
+	for (size_t i = 0; i < nodes.n; i++) {
+		free(nodes.v[i].path);
+		free(nodes.v[i].name);
+		free(nodes.v[i].out);
+	}
+	free(nodes.v);
+	free(order.v);
+	buf_free(&cycles);
+	return r;
+}
+
+int list_catalog(struct cli_common *cc, const char *what, const char *repo_opt, const char *set_text)
+{
+	struct catalog *c = NULL;
+	char setbuf[GUID_STRING_MAX];
+	const char *set = NULL;
+	int r, ex;
+
+	ex = catalog_cli_open(repo_opt, &c);
+	if (ex != EXIT_OK)
+		return ex;
+	/* one thread writes stdout: stdio need not lock per character (the JSON writer's cost at 10,000 sets) */
+	__fsetlocking(stdout, FSETLOCKING_BYCALLER);
+	if (set_text) {
+		struct sr_guid g;
+		r = catalog_set_find(c, set_text, &g);
+		if (r < 0) {
+			catalog_free(c);
+			return sr_error(r, "cannot list %s of set '%s'", what, set_text);
+		}
+		set = guid_format(&g, setbuf);
+	}
+	if (strcmp(what, "sets") == 0)
+		r = list_sets(c, cc->json);
+	else if (strcmp(what, "shadows") == 0)
+		r = list_shadows(c, cc->json, set);
+	else if (strcmp(what, "volumes") == 0)
+		r = list_volumes(c, cc->json, set);
+	else if (strcmp(what, "writers") == 0)
+		r = list_writers(c, cc->json, set);
+	else
+		r = list_storage(c, cc->json);
+	catalog_free(c);
+	if (r < 0)
+		return sr_error(r, "cannot list %s", what);
+	return EXIT_OK;
+}
