@@ -3,38 +3,88 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "capture/capture.h"
 #include "catalog/catalog.h"
 #include "core/cli.h"
 #include "core/log.h"
+#include "mount/mount.h"
 #include "recover/recover.h"
 #include "revert/revert.h"
 
 static int cmd_help(int argc, char **argv);
+static int cmd_list_any(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 
 static const struct cli_verb verbs[] = {
-	{ "list", cmd_list, "list shadow copies inside volume images",
-	  "usage: shadowrev list shadows IMAGE... [--json]\n"
+	{ "list", cmd_list_any, "list snapshot sets, shadow copies, volumes, writers, shadow storage",
+	  "usage: shadowrev list sets [--repo DIR] [--json]\n"
+	  "       shadowrev list shadows|volumes|writers [--set ID] [--repo DIR] [--json]\n"
+	  "       shadowrev list storage [--repo DIR] [--json]\n"
+	  "       shadowrev list shadows [--image] IMAGE... [--json]\n"
+	  "       shadowrev list exposed [--root DIR] [--json]\n"
 	  "\n"
-	  "List every VSS shadow copy inside the NTFS volumes of the images given (volume\n"
-	  "images, or whole disks with an MBR or GPT partition table), per volume, oldest\n"
-	  "first: shadow copy ID, set ID, store ID, creation time (UTC, 100 ns), context,\n"
-	  "attributes, machines, and where the shadow storage is. Give the volume that\n"
-	  "holds another volume's shadow storage alongside it.\n"
+	  "From the catalog of the repository (--repo DIR, else $SHADOWREV_REPO, else the\n"
+	  "default repository), brought up to date with the repository first:\n"
+	  "  sets      snapshot sets: origin (repository, VSS store, documents), instance,\n"
+	  "            machine, creation time, backup type, volumes, and the consistency\n"
+	  "            level (application, file system, crash) with its evidence\n"
+	  "  shadows   shadow copies: IDs, set, original volume, times, context,\n"
+	  "            attributes, machines, device, provider, where they came from\n"
+	  "  volumes   volumes per set: drive letter, volume GUID path, file system,\n"
+	  "            size, disk and offset, system and boot roles\n"
+	  "  writers   VSS writers per set, their components and consistency\n"
+	  "  storage   shadow storage associations, the revert order they imply, and\n"
+	  "            the cycles that prevent one\n"
+	  "IDs are accepted with or without braces, in any case, or as a unique prefix of\n"
+	  "at least 4 hex digits.\n"
 	  "\n"
+	  "Without a repository: when the first argument after 'shadows' is an existing\n"
+	  "file or block device (or with --image), every VSS shadow copy inside the NTFS\n"
+	  "volumes of the images given (volume images, or whole disks with an MBR or GPT\n"
+	  "partition table), per volume, oldest first: shadow copy ID, set ID, store ID,\n"
+	  "creation time (UTC, 100 ns), context, attributes, machines, and where the\n"
+	  "shadow storage is. Give the volume that holds another volume's shadow storage\n"
+	  "alongside it.\n"
+	  "\n"
+	  "  --set ID        only this snapshot set\n"
+	  "  --repo DIR      the repository\n"
+	  "  --image         the arguments are images, even if they do not exist (an error)\n"
 	  "  --json          machine-readable output\n"
 	  "  --quiet         no messages but errors\n" },
+	{ "catalog", cmd_catalog, "import metadata documents into the catalog; rebuild it",
+	  "usage: shadowrev catalog import SET-ID FILE... [--repo DIR] [--json]\n"
+	  "       shadowrev catalog rebuild [--repo DIR] [--json]\n"
+	  "\n"
+	  "import: add what Windows wrote about a snapshot set to the catalog, in one\n"
+	  "transaction (one bad document and nothing is imported): backup components\n"
+	  "documents (BCD), writer metadata, diskshadow 'set metadata' .cab files, VMware\n"
+	  "*vss_manifests*.zip files, the output of diskshadow 'create' / 'list shadows'\n"
+	  "and of vssadmin 'list shadows' / 'list shadowstorage' (any language; UTF-8 or\n"
+	  "UTF-16), and NTFS volume or disk images (their VSS shadow copies). SET-ID is a\n"
+	  "set of the catalog (ID, braces and case free, or a unique prefix), or a new\n"
+	  "set that the documents name. The documents are kept in DIR/catalog-documents.\n"
+	  "\n"
+	  "rebuild: make the catalog (DIR/catalog.sqlite) again from the repository's\n"
+	  "manifests, attached documents and captured volumes, and the kept documents.\n"
+	  "\n"
+	  "  --repo DIR      the repository (else $SHADOWREV_REPO, else the default one)\n"
+	  "  --json, --quiet\n" },
 	{ "export", cmd_export, "write the raw volume of one shadow copy",
 	  "usage: shadowrev export SHADOW-ID IMAGE... --to FILE|-\n"
+	  "       shadowrev export SHADOW-ID [--repo DIR] --to FILE|-\n"
 	  "\n"
-	  "Write the whole raw volume as it was when the shadow copy was taken (the view\n"
-	  "Windows shows) to FILE, sparse where the view is zero, or to standard output\n"
-	  "with '-'. SHADOW-ID is a shadow copy ID, with or without braces, in any case,\n"
+	  "Write the whole raw volume of a shadow copy: with IMAGE..., a VSS shadow copy\n"
+	  "inside those volume or disk images, as it was when it was taken (the view\n"
+	  "Windows shows); without, a volume captured into the repository (--repo DIR,\n"
+	  "$SHADOWREV_REPO or the default one). To FILE, sparse where the volume is\n"
+	  "zero, or to standard output with '-'. SHADOW-ID is a shadow copy ID, with or\n"
+	  "without braces, in any case,\n"
 	  "or a unique prefix of at least 4 hex digits. FILE is written under a temporary\n"
 	  "name and renamed when complete; an existing FILE is replaced only with --force.\n"
 	  "\n"
 	  "  --to FILE|-     where to write (required)\n"
 	  "  --force         replace an existing FILE\n"
+	  "  --repo DIR      the repository (when no IMAGE is given)\n"
 	  "  --json          print a summary as JSON\n"
 	  "  --progress=auto|none|json, --quiet\n" },
 	{ "revert", cmd_revert, "put a volume back to a shadow copy, in place",
@@ -53,6 +103,121 @@ static const struct cli_verb verbs[] = {
 	  "  --yes, -y       do not ask for confirmation (required when not on a terminal)\n"
 	  "  --journal DIR   keep the journal in DIR\n"
 	  "  --json          the plan or the result as JSON\n" },
+	{ "init", cmd_init, "create a backup repository",
+	  "usage: shadowrev init [--repo DIR] [--encrypt [--passphrase-file FILE]]\n"
+	  "\n"
+	  "Create an empty repository in DIR (made if missing, must be empty). Without\n"
+	  "--repo: $SHADOWREV_REPO, else /var/lib/shadowrev/repo as root, else\n"
+	  "$XDG_DATA_HOME/shadowrev/repo. With --encrypt, chunks and manifests are\n"
+	  "encrypted (AES-256-GCM) under a master key wrapped with the passphrase\n"
+	  "(scrypt); the passphrase comes from --passphrase-file, $SHADOWREV_PASSPHRASE,\n"
+	  "$SHADOWREV_PASSPHRASE_FILE or a prompt, never from the command line.\n"
+	  "\n"
+	  "  --chunk-size N  chunk size, a power of two from 64K to 16M (default 1M)\n"
+	  "  --level N       zstd level, 1..19 (default 3)\n"
+	  "  --json, --quiet\n" },
+	{ "capture", cmd_capture, "capture volumes and disks into the repository",
+	  "usage: shadowrev capture [--repo DIR] --instance NAME [--set-id ID] [--metadata FILE]...\n"
+	  "                         [--all-blocks] [--changed-blocks [VOL=]FILE]... VOLSPEC...\n"
+	  "\n"
+	  "Capture volumes into one new snapshot set. VOLSPEC is C:=PATH[,system][,boot]\n"
+	  "[,shadow=ID] for a volume (image file or block device), or disk0=PATH[,C:=p2]\n"
+	  "[,system=p1][,boot=p2] for a whole disk (MBR or GPT: the partition table and\n"
+	  "gaps are kept, every partition is captured as a volume). Of NTFS volumes only\n"
+	  "the clusters $Bitmap marks in use are read, plus $Boot and the last sectors.\n"
+	  "A capture of an instance that has an earlier set stores only changed chunks.\n"
+	  "Shadow and set IDs come from --set-id, shadow=ID and the metadata documents\n"
+	  "(BCD, diskshadow Manifest.xml), else new ones are made.\n"
+	  "\n"
+	  "  --instance NAME       the machine or instance the set belongs to (required)\n"
+	  "  --set-id ID           the snapshot set ID\n"
+	  "  --metadata FILE       attach a document (BCD, writer metadata); repeatable\n"
+	  "  --consistency LEVEL   crash, filesystem or application\n"
+	  "  --all-blocks          read every block, allocated or not\n"
+	  "  --changed-blocks [VOL=]FILE  only these ranges changed since the last set:\n"
+	  "                        \"OFFSET LENGTH\" per line, in bytes\n"
+	  "  --threads N           worker threads (default: cores + 1)\n"
+	  "  --passphrase-file FILE, --json, --quiet, --progress=auto|none|json\n" },
+	{ "sets", cmd_sets, "list the snapshot sets in the repository",
+	  "usage: shadowrev sets [--repo DIR] [--json]\n"
+	  "\n"
+	  "List every committed snapshot set, oldest first, with its volumes.\n" },
+	{ "verify", cmd_verify, "re-read and check the chunks of the repository",
+	  "usage: shadowrev verify [--repo DIR] [SET-ID] [--json]\n"
+	  "\n"
+	  "Re-read, decode and re-hash every chunk of every set (or of one set), and\n"
+	  "name every set, volume and byte range a bad chunk touches. Exit 1 if any.\n" },
+	{ "gc", cmd_gc, "remove chunks no set references",
+	  "usage: shadowrev gc [--repo DIR] [--json]\n"
+	  "\n"
+	  "Remove chunks that no committed set references and that no running capture\n"
+	  "marked; safe while captures run.\n" },
+	{ "delete", cmd_delete, "delete a snapshot set from the repository",
+	  "usage: shadowrev delete set SET-ID [--repo DIR]\n"
+	  "\n"
+	  "Remove a set's manifest and indexes; 'shadowrev gc' then frees its chunks.\n" },
+	{ "mount", cmd_mount, "mount backups and shadow copies as a read-only file tree",
+	  "usage: shadowrev mount [--repo DIR | IMAGE...] MOUNTPOINT [--foreground]\n"
+	  "\n"
+	  "Show a repository's snapshot sets, or the volumes of the images given (volume\n"
+	  "images, or whole disks with an MBR or GPT partition table), and every VSS\n"
+	  "shadow copy inside them, as a read-only FUSE tree; nothing is restored first and\n"
+	  "nothing is ever written. Returns once the mount serves (or stays in the\n"
+	  "foreground); 'shadowrev unmount MOUNTPOINT' or SIGTERM unmounts it.\n"
+	  "\n"
+	  "  Repository:  <time>_<set-id>/        one folder per snapshot set (UTC time)\n"
+	  "                 diskN.img             whole disks captured with the set\n"
+	  "                 <volume>/             C for C:, else its name\n"
+	  "  Images:      <image>/ or <image>-pN/   one folder per volume (partition N)\n"
+	  "  Per volume:    volume.img            the raw volume\n"
+	  "                 files/                its NTFS file tree\n"
+	  "                 shadows/<shadow-id>/  volume.img and files/ of each shadow copy\n"
+	  "  by-shadow-id/<shadow-id>             links to every shadow copy's folder\n"
+	  "\n"
+	  "In files/: sizes, times (mtime = last write, atime = last access, ctime = MFT\n"
+	  "change), hard links (same inode; the low 40 bits are the MFT record number),\n"
+	  "sparse and compressed files. Symlinks and junctions are symlinks when their\n"
+	  "target is inside the volume, else plain folders/files. Alternate data streams:\n"
+	  "FILE:STREAM opens stream STREAM of FILE (not listed; as Windows and ntfs-3g's\n"
+	  "streams_interface=windows), and each stream up to 64 KiB is the extended\n"
+	  "attribute user.STREAM. ntfs-3g's attributes: system.ntfs_attrib (DOS\n"
+	  "attributes, 4 bytes LE), system.ntfs_times and system.ntfs_crtime (FILETIMEs,\n"
+	  "LE), system.ntfs_acl (security descriptor), system.ntfs_reparse_data. NTFS\n"
+	  "trees are opened on first access; any write gets EROFS.\n"
+	  "\n"
+	  "  --repo DIR            the repository (default: $SHADOWREV_REPO, ...)\n"
+	  "  --passphrase-file F   passphrase of an encrypted repository\n"
+	  "  --foreground, -f      stay in the foreground\n"
+	  "  --cache-size N        decoded repository chunks kept per open volume\n"
+	  "                        (default 128M)\n"
+	  "  --threads N           FUSE worker threads (default 8)\n"
+	  "  --allow-other         let other users read it (FUSE allow_other)\n"
+	  "  --system-files        show $MFT, $Bitmap... in the root of files/\n" },
+	{ "unmount", cmd_unmount, "unmount a shadowrev mount",
+	  "usage: shadowrev unmount MOUNTPOINT [--lazy]\n"
+	  "\n"
+	  "Unmount a shadowrev mount and wait for its daemon to exit. A mount whose\n"
+	  "daemon died is detached. --lazy detaches a busy mount.\n" },
+	{ "expose", cmd_expose, "show a shadow copy under a drive-letter folder",
+	  "usage: shadowrev expose SHADOW-ID E: [--root DIR] [--block] [IMAGE... | --repo DIR]\n"
+	  "\n"
+	  "Mount the files of one shadow copy (of the images given, or captured in the\n"
+	  "repository: a captured volume's own ID or a shadow copy inside it) read-only at\n"
+	  "ROOT/E (default root /run/shadowrev/drives). With --block, also attach a\n"
+	  "read-only loop device to its raw volume and print the device. A letter in use\n"
+	  "is refused. Exposures are recorded in ROOT/.shadowrev/exposures.json; one whose\n"
+	  "daemon died is cleaned up by the next expose or unexpose.\n"
+	  "\n"
+	  "  --root DIR            where the drive-letter folders are\n"
+	  "  --block               attach a read-only loop device to volume.img\n"
+	  "  --repo DIR, --passphrase-file FILE, --json\n" },
+	{ "unexpose", cmd_unexpose, "remove an exposed shadow copy",
+	  "usage: shadowrev unexpose E:|SHADOW-ID [--root DIR]\n"
+	  "       shadowrev unexpose --list [--root DIR] [--json]\n"
+	  "\n"
+	  "Detach its loop device, unmount its drive-letter folder and stop its daemon;\n"
+	  "exposures whose daemon died are cleaned up too. --list shows the exposures\n"
+	  "(alive or dead).\n" },
 	{ "boot", cmd_boot, "will a disk boot; fix what depends on where volumes sit",
 	  "usage: shadowrev boot check TARGET [--json]\n"
 	  "       shadowrev boot fix TARGET [--dry-run] [--yes] [--json]\n"
@@ -94,6 +259,19 @@ static void usage(FILE *f)
 	      "Exit codes: 0 ok, 1 failed, 2 usage error, 3 finished with per-item errors.\n"
 	      "See 'shadowrev help VERB' for one verb.\n",
 	      f);
+}
+
+/* `list exposed` belongs to mount/ (catalog/ may not depend on it); every other `list` to catalog/. */
+static int cmd_list_any(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] == '-')
+			continue;
+		if (strcmp(argv[i], "exposed") == 0)
+			return cmd_list_exposed(argc, argv);
+		break;
+	}
+	return cmd_list(argc, argv);
 }
 
 static int cmd_help(int argc, char **argv)

@@ -757,3 +757,28 @@ out:
 		return sr_error(r, "cannot unexpose '%s'", what);
 	return EXIT_OK;
 }
+
+/* `shadowrev list exposed [--root DIR] [--json]` (routed here by main.c: catalog/ may not depend on mount/). */
+int cmd_list_exposed(int argc, char **argv)
+{
+	enum { OPT_ROOT = OPT_FIRST_VERB_OPTION };
+	static const struct option opts[] = { CLI_COMMON_LONG_OPTIONS,
+					      { "root", required_argument, NULL, OPT_ROOT },
+					      { 0 } };
+	struct cli_common c = { 0 };
+	const char *root = DEFAULT_ROOT;
+	int o, ex;
+
+	optind = 1;
+	while ((o = cli_getopt(argc, argv, "", opts)) != -1) {
+		if (o == '?' || o == ':')
+			return cli_bad_option("list", o, argc, argv);
+		if (cli_common_option(&c, "list", o, optarg, &ex) < 0)
+			return ex;
+		if (o == OPT_ROOT)
+			root = optarg;
+	}
+	if (optind >= argc || strcmp(argv[optind], "exposed") != 0 || optind + 1 != argc)
+		return cli_usage("list", "usage: shadowrev list exposed [--root DIR] [--json]");
+	return mnt_list_exposed(root, c.json);
+}

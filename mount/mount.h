@@ -22,5 +22,7 @@ int cmd_unexpose(int argc, char **argv);
  * Returns an exit code (EXIT_OK, EXIT_FAILED). For `shadowrev list exposed`.
  */
 int mnt_list_exposed(const char *root, bool json);
+/* `shadowrev list exposed [--root DIR] [--json]`. */
+int cmd_list_exposed(int argc, char **argv);
 
 #endif
