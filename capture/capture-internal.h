@@ -8,32 +8,8 @@
 
 #include "core/guid.h"
 #include "core/repo.h"
+#include "core/rmap.h"
 #include "core/src.h"
-
-/* Sorted, merged byte ranges. */
-struct range {
-	uint64_t off, len;
-};
-struct rmap {
-	struct range *v;
-	size_t n, cap;
-};
-int rmap_add(struct rmap *m, uint64_t off, uint64_t len);
-/* Sort and merge overlapping or touching ranges. */
-int rmap_finish(struct rmap *m);
-void rmap_free(struct rmap *m);
-/* Does [off, off+len) meet a range of m? */
-bool rmap_intersects(const struct rmap *m, uint64_t off, uint64_t len);
-uint64_t rmap_bytes(const struct rmap *m);
-/* Parse a changed-blocks file: "OFFSET LENGTH" per line (decimal or 0x hex, bytes), '#' comments. */
-int rmap_parse_ranges(const void *buf, size_t len, struct rmap *ret);
-
-/* What to read of an NTFS volume: the clusters $Bitmap marks in use, the first 16 KiB ($Boot with the
- * VSS header at 0x1e00) and everything after the last cluster (the backup boot sector). */
-int capture_ntfs_ranges(struct src *vol, struct rmap *ret, uint64_t *ret_cluster_size);
-
-/* Add the clusters each shadow copy's view of vol marks in use (see pipeline.c). */
-int capture_vss_ranges(struct src *vol, struct rmap *m, unsigned *ret_views);
 
 struct capture_stats {
 	uint64_t size, read, zero, new_plain, new_stored, reused, skipped;

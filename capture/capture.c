@@ -461,9 +461,9 @@ int cmd_capture(int argc, char **argv)
 
 		cv->ntfs = src_is_ntfs(cv->src);
 		if (cv->ntfs && !all_blocks) {
-			r = capture_ntfs_ranges(cv->src, &cv->read, &cv->cluster_size);
+			r = rmap_ntfs_used(cv->src, &cv->read, &cv->cluster_size);
 			if (r >= 0)
-				r = capture_vss_ranges(cv->src, &cv->read, NULL);
+				r = rmap_add_vss_views(cv->src, &cv->read, NULL);
 			if (r < 0) {
 				sr_warn("%s: cannot read the NTFS allocation (%s); reading every block", cv->name,
 					sr_errmsg(r));
