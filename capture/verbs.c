@@ -17,31 +17,7 @@
 
 int capture_repo_open(const char *dir, const char *pass_file, struct repo **ret)
 {
-	_cleanup_free_ char *def = NULL;
-	char *pass = NULL;
-	bool enc = false;
-	int r;
-
-	if (!dir) {
-		r = repo_default_dir(&def);
-		if (r < 0)
-			return r;
-		dir = def;
-	}
-	r = repo_config_probe(dir, &enc);
-	if (r < 0)
-		return r;
-	if (enc) {
-		r = crypto_passphrase_get(pass_file, "Repository passphrase: ", false, &pass);
-		if (r == -ENOKEY)
-			return sr_fail(r, "repository '%s' is encrypted: give its passphrase (--passphrase-file, "
-					  "SHADOWREV_PASSPHRASE)", dir);
-		if (r < 0)
-			return r;
-	}
-	r = repo_open(dir, pass, ret);
-	crypto_passphrase_free(pass);
-	return r;
+	return repo_open_any(dir, pass_file, ret);
 }
 
 enum { OPT_REPO = OPT_FIRST_VERB_OPTION, OPT_PASSFILE, OPT_ENCRYPT, OPT_CHUNK, OPT_LEVEL, OPT_THREADS };

@@ -292,32 +292,43 @@ int repo_set_delete(const struct repo *r, const struct repo_manifest *m)
 	return rm_tree(path);
 }
 
+int repo_open_any(const char *dir, const char *pass_file, struct repo **ret)
+{
+	_cleanup_free_ char *def = NULL;
+	char *pass = NULL;
+	bool enc = false;
+	int r;
+
+	if (!dir) {
+		r = repo_default_dir(&def);
+		if (r < 0)
+			return r;
+		dir = def;
+	}
+	r = repo_config_probe(dir, &enc);
+	if (r < 0)
+		return r;
+	if (enc) {
+		r = crypto_passphrase_get(pass_file, "Repository passphrase: ", false, &pass);
+		if (r == -ENOKEY)
+			return sr_fail(r, "repository '%s' is encrypted: give its passphrase (--passphrase-file, "
+					  "SHADOWREV_PASSPHRASE)", dir);
+		if (r < 0)
+			return r;
+	}
+	r = repo_open(dir, pass, ret);
+	crypto_passphrase_free(pass);
+	return r;
+}
+
 int repo_find_volume_src(const char *repo_dir, const char *shadow_id_text, struct src **ret)
 {
-	_cleanup_free_ char *dir = NULL;
-	char *pass = NULL;
 	struct repo *r = NULL;
 	struct repo_manifest *sets = NULL;
 	size_t n = 0, s, v;
-	bool enc = false;
 	int e;
 
-	if (!repo_dir) {
-		e = repo_default_dir(&dir);
-		if (e < 0)
-			return e;
-		repo_dir = dir;
-	}
-	e = repo_config_probe(repo_dir, &enc);
-	if (e < 0)
-		return e;
-	if (enc) {
-		e = crypto_passphrase_get(NULL, "Repository passphrase: ", false, &pass);
-		if (e < 0)
-			return e;
-	}
-	e = repo_open(repo_dir, pass, &r);
-	crypto_passphrase_free(pass);
+	e = repo_open_any(repo_dir, NULL, &r);
 	if (e >= 0)
 		e = repo_sets_load(r, &sets, &n);
 	if (e >= 0)

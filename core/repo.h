@@ -205,6 +205,14 @@ int repo_volume_src_new(const struct repo *r, const struct repo_manifest *m, siz
 int repo_disk_src_new(const struct repo *r, const struct repo_manifest *m, size_t d, struct src **ret);
 
 /*
+ * Open the repository in dir (NULL: repo_default_dir()), asking for the
+ * passphrase when it is encrypted: pass_file, $SHADOWREV_PASSPHRASE,
+ * $SHADOWREV_PASSPHRASE_FILE or a prompt on a terminal (-ENOKEY with a detail
+ * when there is none).
+ */
+int repo_open_any(const char *dir, const char *pass_file, struct repo **ret);
+
+/*
  * One call for other modules: open the repository (repo_dir NULL: the default
  * one; passphrase from $SHADOWREV_PASSPHRASE, $SHADOWREV_PASSPHRASE_FILE or a
  * prompt), find the volume by shadow ID, return a source reading it.
