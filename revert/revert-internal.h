@@ -6,6 +6,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/cli.h"
+
+#define REVERT_MAX_TO 16
+
+struct revert_opts {
+	struct cli_common c;
+	bool yes, dry_run, offline, all_blocks;
+	const char *journal_dir;
+	const char *set;
+	const char *repo, *pass_file;
+	const char *to[REVERT_MAX_TO]; /* NAME=PATH or PATH */
+	size_t n_to;
+};
+
+struct journal;
+/* Apply a committed journal to its targets (opened with target_open), fsync, read every write back. */
+int revert_apply_journal(struct journal *j, uint64_t *ret_bytes);
+/* After an offline revert of a system volume: will it boot? Prints findings; EXIT_PARTIAL when it will not. */
+int revert_check_boot_after(const struct revert_opts *o, const char *image, uint64_t offset, uint64_t size);
+/* Tests widen the kill windows with SHADOWREV_TEST_{READ,WRITE}_DELAY_US. */
+void revert_test_delay(const char *var);
+/* Revert volumes to shadow copies captured in the repository (the --to forms). */
+int revert_from_repo(struct revert_opts *o, const char *id);
+
 /*
  * The journal: a file that holds every write a revert will make, in order,
  * with the new and the old bytes, made complete (fsync, rename) before the

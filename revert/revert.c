@@ -36,12 +36,6 @@
 
 #define BLK VSS_BLOCK_SIZE
 
-struct opts {
-	struct cli_common c;
-	bool yes, dry_run, offline;
-	const char *journal_dir;
-	const char *set;
-};
 
 /* One volume of a revert. */
 struct vplan {
@@ -76,7 +70,7 @@ static void plan_free(struct plan *p)
  * tests/stress): SHADOWREV_TEST_READ_DELAY_US and SHADOWREV_TEST_WRITE_DELAY_US
  * sleep that long after each block read while planning, or written.
  */
-static void test_delay(const char *var)
+void revert_test_delay(const char *var)
 {
 	const char *e = getenv(var);
 	long us = e ? atol(e) : 0;
@@ -298,7 +292,7 @@ static int plan_volume(struct volset *vs, struct plan *p, struct vplan *vp, stru
 		if (off == 0 && vss_volume_has_header(v))
 			memcpy(nb + VSS_HEADER_OFFSET, hdr, sizeof(hdr));
 		progress_update(&pr, (uint64_t)(i + 1) * BLK);
-		test_delay("SHADOWREV_TEST_READ_DELAY_US");
+		revert_test_delay("SHADOWREV_TEST_READ_DELAY_US");
 		if (memcmp(nb, ob, len) == 0) {
 			vp->equal++;
 			continue;
@@ -376,7 +370,7 @@ static int plan_all(struct volset *vs, struct plan *p, const char *journal_path,
 }
 
 /* Apply a committed journal to its targets, fsync, verify by reading back. */
-static int apply_journal(struct journal *j, uint64_t *ret_bytes)
+int revert_apply_journal(struct journal *j, uint64_t *ret_bytes)
 {
 	int fds[8];
 	size_t nt = journal_n_targets(j);
@@ -407,7 +401,7 @@ static int apply_journal(struct journal *j, uint64_t *ret_bytes)
 				    (unsigned long long)w.off, strerror(-r));
 		bytes += w.len;
 		progress_update(&pr, bytes);
-		test_delay("SHADOWREV_TEST_WRITE_DELAY_US");
+		revert_test_delay("SHADOWREV_TEST_WRITE_DELAY_US");
 	}
 	progress_end(&pr);
 	for (size_t t = 0; t < nt && r >= 0; t++)
@@ -435,7 +429,7 @@ static int apply_journal(struct journal *j, uint64_t *ret_bytes)
  * The system volume (\Windows\System32) cannot be reverted while Windows runs
  * from it; offline it can, when the user says the instance is stopped.
  */
-static int check_system(const struct opts *o, const struct volset_volume *vol, bool *ret_system)
+static int check_system(const struct revert_opts *o, const struct volset_volume *vol, bool *ret_system)
 {
 	struct winvol_roles roles;
 	int r = winvol_roles(vol->src, &roles);
@@ -453,7 +447,7 @@ static int check_system(const struct opts *o, const struct volset_volume *vol, b
 }
 
 /* After an offline revert of a system volume: will it boot? Exit 3 when it will not. */
-static int check_boot_after(const struct opts *o, const char *image, uint64_t offset, uint64_t size)
+int revert_check_boot_after(const struct revert_opts *o, const char *image, uint64_t offset, uint64_t size)
 {
 	_cleanup_src_ struct src *img = NULL, *vol = NULL;
 	struct boot_report rep = { 0 };
@@ -521,7 +515,7 @@ static bool confirm(const struct plan *p)
 	return strcmp(line, "revert") == 0;
 }
 
-static void print_plan(const struct opts *o, const struct volset *vs, const struct plan *p, const char *journal,
+static void print_plan(const struct revert_opts *o, const struct volset *vs, const struct plan *p, const char *journal,
 		       bool dry, uint64_t written, double secs)
 {
 	if (o->c.json) {
@@ -601,14 +595,14 @@ static void print_plan(const struct opts *o, const struct volset *vs, const stru
 		printf("Journal: %s\n", journal);
 }
 
-static int resume(struct opts *o, struct journal *j)
+static int resume(struct revert_opts *o, struct journal *j)
 {
 	uint64_t written = 0;
 	double t0 = now_seconds();
 	int r;
 
 	sr_info("finishing the interrupted revert to {%s} from its journal", journal_shadow_id(j));
-	r = apply_journal(j, &written);
+	r = revert_apply_journal(j, &written);
 	if (r >= 0)
 		r = journal_remove(j);
 	if (r < 0)
@@ -630,7 +624,7 @@ static int resume(struct opts *o, struct journal *j)
 }
 
 /* A pending journal of one of these images: finish it (same ID), or refuse. Returns -1 when none. */
-static int pending_journal(struct opts *o, const char *id, char **images, int n)
+static int pending_journal(struct revert_opts *o, const char *id, char **images, int n)
 {
 	for (int i = 0; i < n; i++) {
 		char real[PATH_MAX];
@@ -670,7 +664,7 @@ static int pending_journal(struct opts *o, const char *id, char **images, int n)
 }
 
 /* The volumes to revert for --set, in dependency order: every volume whose shadow storage is on another goes first. */
-static int plan_set(struct opts *o, struct volset *vs, struct plan *p)
+static int plan_set(struct revert_opts *o, struct volset *vs, struct plan *p)
 {
 	VEC(struct sr_guid) sets = { 0 };
 	struct sr_guid set;
@@ -776,15 +770,20 @@ static int plan_set(struct opts *o, struct volset *vs, struct plan *p)
 
 int cmd_revert(int argc, char **argv)
 {
-	enum { OPT_YES = OPT_FIRST_VERB_OPTION, OPT_DRY, OPT_JOURNAL, OPT_OFFLINE, OPT_SET };
+	enum { OPT_YES = OPT_FIRST_VERB_OPTION, OPT_DRY, OPT_JOURNAL, OPT_OFFLINE, OPT_SET, OPT_TO, OPT_REPO,
+	       OPT_PASSFILE, OPT_ALL };
 	static const struct option opts[] = { CLI_COMMON_LONG_OPTIONS,
 					      { "yes", no_argument, NULL, OPT_YES },
 					      { "dry-run", no_argument, NULL, OPT_DRY },
 					      { "journal", required_argument, NULL, OPT_JOURNAL },
 					      { "offline", no_argument, NULL, OPT_OFFLINE },
 					      { "set", required_argument, NULL, OPT_SET },
+					      { "to", required_argument, NULL, OPT_TO },
+					      { "repo", required_argument, NULL, OPT_REPO },
+					      { "passphrase-file", required_argument, NULL, OPT_PASSFILE },
+					      { "all-blocks", no_argument, NULL, OPT_ALL },
 					      { 0 } };
-	struct opts o = { 0 };
+	struct revert_opts o = { 0 };
 	struct volset *vs = NULL;
 	struct journal *j = NULL;
 	struct plan p = { 0 };
@@ -809,6 +808,16 @@ int cmd_revert(int argc, char **argv)
 			o.offline = true;
 		else if (opt == OPT_SET)
 			o.set = optarg;
+		else if (opt == OPT_TO) {
+			if (o.n_to >= REVERT_MAX_TO)
+				return cli_usage("revert", "at most %d --to", REVERT_MAX_TO);
+			o.to[o.n_to++] = optarg;
+		} else if (opt == OPT_REPO)
+			o.repo = optarg;
+		else if (opt == OPT_PASSFILE)
+			o.pass_file = optarg;
+		else if (opt == OPT_ALL)
+			o.all_blocks = true;
 	}
 	if (o.set) {
 		id = o.set;
@@ -817,6 +826,22 @@ int cmd_revert(int argc, char **argv)
 			return cli_usage("revert", "no shadow copy ID given (or --set SET-ID)");
 		id = argv[optind++];
 	}
+	if (o.n_to) {
+		/* a captured shadow copy or set from the repository onto the --to targets */
+		char *targets[REVERT_MAX_TO];
+		if (optind < argc)
+			return cli_usage("revert", "give either IMAGE... (shadow copies inside them) or --to (captured ones)");
+		for (size_t i = 0; i < o.n_to; i++) {
+			const char *eq = strchr(o.to[i], '=');
+			targets[i] = (char *)(eq ? eq + 1 : o.to[i]);
+		}
+		r = pending_journal(&o, id, targets, (int)o.n_to);
+		if (r >= 0)
+			return r;
+		return revert_from_repo(&o, id);
+	}
+	if (o.repo || o.all_blocks)
+		return cli_usage("revert", "--repo and --all-blocks go with --to");
 	if (optind >= argc)
 		return cli_usage("revert", "no image given (the volume or disk images that hold the shadow copies)");
 
@@ -890,7 +915,7 @@ int cmd_revert(int argc, char **argv)
 	/* committed before the first write: from here on, a rerun finishes the job */
 	r = journal_commit(j);
 	if (r >= 0)
-		r = apply_journal(j, &written);
+		r = revert_apply_journal(j, &written);
 	if (r >= 0)
 		r = journal_remove(j);
 	journal_free(j);
@@ -901,7 +926,7 @@ int cmd_revert(int argc, char **argv)
 	print_plan(&o, vs, &p, jpath, false, written, now_seconds() - t0);
 	for (size_t i = 0; i < p.n; i++)
 		if (p.v[i].system && !p.v[i].skip[0]) {
-			int b = check_boot_after(&o, p.v[i].target, p.v[i].vol_offset, vs->vols[p.v[i].vi].src->size);
+			int b = revert_check_boot_after(&o, p.v[i].target, p.v[i].vol_offset, vs->vols[p.v[i].vi].src->size);
 			if (b != EXIT_OK)
 				ret = b;
 		}
