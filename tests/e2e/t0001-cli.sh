@@ -12,6 +12,11 @@ for v in $verbs; do
 	$SR "$v" --help >"$T/vhelp2" || fail "$v --help failed"
 	cmp -s "$T/vhelp" "$T/vhelp2" || fail "$v --help differs from help $v"
 done
+# the README's verb reference stays current: every verb is in it
+for v in $verbs; do
+	case "$v" in help | version) continue ;; esac
+	grep -q "shadowrev $v" "$ROOT/README.md" || fail "README.md does not describe '$v'"
+done
 for v in list export help version; do
 	echo "$verbs" | grep -qx "$v" || fail "--help does not list '$v'"
 done
