@@ -26,7 +26,7 @@ median_of() {
 }
 
 # rate BYTES SECONDS: MB/s
-rate() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", s > 0 ? b / s / 1e6 : 0 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }'; }
+rate() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? b / s / 1e6 : 0) }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 need() { command -v "$1" >/dev/null || { echo "bench: $1 is missing (scripts/install-deps --bench)" >&2; exit 1; }; }

@@ -3,7 +3,8 @@
  * The revert journal. Layout (little-endian), every record checked by CRC-32:
  *   "SRREVJNL" u32 version=1 u32 len shadow-id[len] u32 crc
  *   'T' records: u32 'TRGT' u32 len path[len] u32 crc
- *   'W' records: u32 'WRIT' u32 target u64 offset u32 len u32 crc(new||old) new[len] old[len]
+ *   'W' records: u32 'WRIT' u32 target u64 offset u32 len u32 flags u32 crc(header||new||old) new[len]
+ *                [old[len] when flags & 1: the bytes the write replaces, kept for forensics]
  *   trailer:     u32 'JEND' u32 n_targets u32 n_writes u32 crc(of the 12 bytes before)
  * A journal without its trailer was never committed and is ignored (the
  * revert had not written anything yet).
@@ -30,8 +31,10 @@
 #define T_JEND 0x444e454au
 #define MAX_WRITE (16u << 20)
 
+#define W_OLD 1u
+
 struct wrec {
-	uint32_t target, len;
+	uint32_t target, len, flags;
 	uint64_t off, data_pos; /* file offset of new[len] */
 };
 
@@ -153,21 +156,26 @@ int journal_add_target(struct journal *j, const char *path, uint32_t *ret_idx)
 int journal_add_write(struct journal *j, uint32_t target, uint64_t off, const void *new_data, const void *old_data,
 		      uint32_t len)
 {
-	uint8_t h[24];
-	struct wrec w = { target, len, off, 0 };
+	uint8_t h[28];
+	struct wrec w = { target, len, old_data ? W_OLD : 0, off, 0 };
+	uint32_t crc;
 	int r;
 
-	if (target >= j->targets.n || len > MAX_WRITE)
+	if (target >= j->targets.n || len > MAX_WRITE / 2)
 		return -EINVAL;
 	put_le32(h, T_WRIT);
 	put_le32(h + 4, target);
 	put_le64(h + 8, off);
 	put_le32(h + 16, len);
-	put_le32(h + 20, crc32_le(crc32_le(crc32_le(0, h, 20), new_data, len), old_data, len));
-	if ((r = put(j, h, 24)) < 0)
+	put_le32(h + 20, w.flags);
+	crc = crc32_le(crc32_le(0, h, 24), new_data, len);
+	if (old_data)
+		crc = crc32_le(crc, old_data, len);
+	put_le32(h + 24, crc);
+	if ((r = put(j, h, sizeof(h))) < 0)
 		return r;
 	w.data_pos = j->pos;
-	if ((r = put(j, new_data, len)) < 0 || (r = put(j, old_data, len)) < 0)
+	if ((r = put(j, new_data, len)) < 0 || (old_data && (r = put(j, old_data, len)) < 0))
 		return r;
 	j->bytes += len;
 	return vec_push(&j->writes, w);
@@ -205,7 +213,7 @@ static int bad(const struct journal *j, const char *what)
 int journal_open(const char *path, struct journal **ret)
 {
 	struct journal *j = calloc(1, sizeof(*j));
-	uint8_t h[24];
+	uint8_t h[28];
 	_cleanup_free_ uint8_t *buf = NULL;
 	struct stat st;
 	uint64_t pos;
@@ -274,21 +282,24 @@ int journal_open(const char *path, struct journal **ret)
 		} else if (le32(h) == T_WRIT) {
 			struct wrec w;
 			uint32_t crc;
-			if (pread_full(j->fd, h, 24, pos) < 0) {
+			size_t dl;
+			if (pread_full(j->fd, h, 28, pos) < 0) {
 				r = bad(j, "cut short");
 				goto fail;
 			}
 			w.target = le32(h + 4);
 			w.off = le64(h + 8);
 			w.len = le32(h + 16);
-			w.data_pos = pos + 24;
-			if (w.len > MAX_WRITE / 2 || w.target >= j->targets.n ||
-			    pread_full(j->fd, buf, 2 * (size_t)w.len, w.data_pos) < 0) {
+			w.flags = le32(h + 20);
+			w.data_pos = pos + 28;
+			dl = (w.flags & W_OLD) ? 2 * (size_t)w.len : w.len;
+			if (w.len > MAX_WRITE / 2 || (w.flags & ~W_OLD) || w.target >= j->targets.n ||
+			    pread_full(j->fd, buf, dl, w.data_pos) < 0) {
 				r = bad(j, "write record");
 				goto fail;
 			}
-			crc = crc32_le(crc32_le(0, h, 20), buf, 2 * (size_t)w.len);
-			if (crc != le32(h + 20)) {
+			crc = crc32_le(crc32_le(0, h, 24), buf, dl);
+			if (crc != le32(h + 24)) {
 				r = bad(j, "write record checksum");
 				goto fail;
 			}
@@ -297,7 +308,7 @@ int journal_open(const char *path, struct journal **ret)
 				goto fail;
 			}
 			j->bytes += w.len;
-			pos += 24 + 2 * (uint64_t)w.len;
+			pos += 28 + dl;
 		} else if (le32(h) == T_JEND) {
 			if (pread_full(j->fd, h, 16, pos) < 0 || crc32_le(0, h, 12) != le32(h + 12) ||
 			    le32(h + 4) != j->targets.n || le32(h + 8) != j->writes.n) {
@@ -344,7 +355,11 @@ int journal_read_write(struct journal *j, size_t i, struct journal_write *w, uin
 	w->new_data = new_buf;
 	w->old_data = old_buf;
 	r = pread_full(j->fd, new_buf, x->len, x->data_pos);
-	if (r >= 0 && old_buf)
-		r = pread_full(j->fd, old_buf, x->len, x->data_pos + x->len);
-	return r;
+	if (r < 0 || !old_buf)
+		return r;
+	if (!(x->flags & W_OLD)) {
+		w->old_data = NULL;
+		return 0;
+	}
+	return pread_full(j->fd, old_buf, x->len, x->data_pos + x->len);
 }

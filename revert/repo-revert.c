@@ -151,7 +151,7 @@ static int plan_volume(struct repo *repo, const struct repo_manifest *m, struct 
 				continue;
 			rv->bytes += b - a;
 			if (j)
-				r = journal_add_write(j, tgt, a, cb + (a - off), tb + (a - off), (uint32_t)(b - a));
+				r = journal_add_write(j, tgt, a, cb + (a - off), NULL, (uint32_t)(b - a));
 		}
 		if (r < 0)
 			break;

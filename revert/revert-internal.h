@@ -43,12 +43,13 @@ struct journal_write {
 	uint32_t target; /* index into the journal's targets */
 	uint32_t len;
 	uint64_t off; /* byte offset in the target */
-	uint8_t *new_data, *old_data;
+	uint8_t *new_data, *old_data; /* old_data NULL when the journal did not keep it */
 };
 
 /* Start a new journal at path (written to a temporary name until journal_commit). */
 int journal_create(const char *path, const char *shadow_id, struct journal **ret);
 int journal_add_target(struct journal *j, const char *path, uint32_t *ret_idx);
+/* old_data (the bytes replaced) is kept only when not NULL: catalog entries keep it, data blocks do not. */
 int journal_add_write(struct journal *j, uint32_t target, uint64_t off, const void *new_data, const void *old_data,
 		      uint32_t len);
 /* fsync and rename into place: from now on the revert is committed. */

@@ -299,7 +299,7 @@ static int plan_volume(struct volset *vs, struct plan *p, struct vplan *vp, stru
 		}
 		vp->to_write++;
 		vp->bytes += len;
-		if (j && (r = journal_add_write(j, tgt, toff + off, nb, ob, len)) < 0)
+		if (j && (r = journal_add_write(j, tgt, toff + off, nb, NULL, len)) < 0)
 			goto out;
 	}
 	progress_end(&pr);

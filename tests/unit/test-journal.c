@@ -64,6 +64,7 @@ int main(void)
 	is_int(t1, 1, "second target index");
 	is_int(journal_add_write(j, 0, 0x10000, a, b, sizeof(a)), 0, "data write");
 	is_int(journal_add_write(j, 1, 0x6e30080, c, d, sizeof(c)), 0, "catalog entry write");
+	is_int(journal_add_write(j, 0, 0x20000, b, NULL, 4096), 0, "a write without old data");
 	is_int(journal_add_write(j, 2, 0, c, d, sizeof(c)), -EINVAL, "a write to an unknown target is refused");
 	ok(access(path, F_OK) < 0 && access(tmp, F_OK) == 0, "before commit only the temporary file exists");
 	{
@@ -84,8 +85,8 @@ int main(void)
 		is_int(journal_n_targets(j), 2, "targets");
 		is_str(journal_target(j, 0), "/images/x.img", "target 0");
 		is_str(journal_target(j, 1), "/images/y.img", "target 1");
-		is_int(journal_n_writes(j), 2, "writes");
-		is_int(journal_bytes(j), sizeof(a) + sizeof(c), "bytes");
+		is_int(journal_n_writes(j), 3, "writes");
+		is_int(journal_bytes(j), sizeof(a) + sizeof(c) + 4096, "bytes");
 		is_int(journal_read_write(j, 0, &w, nb, ob), 0, "read write 0");
 		is_int(w.target, 0, "write 0 target");
 		is_int(w.off, 0x10000, "write 0 offset");
@@ -97,7 +98,11 @@ int main(void)
 		is_int(w.off, 0x6e30080, "write 1 offset");
 		is_mem(nb, c, sizeof(c), "write 1 new data");
 		is_mem(ob, d, sizeof(d), "write 1 old data");
-		is_int(journal_read_write(j, 2, &w, nb, ob), -EINVAL, "no write 2");
+		is_int(journal_read_write(j, 2, &w, nb, ob), 0, "read write 2");
+		is_int(w.off, 0x20000, "write 2 offset");
+		is_mem(nb, b, 4096, "write 2 new data");
+		ok(w.old_data == NULL, "write 2 kept no old data");
+		is_int(journal_read_write(j, 3, &w, nb, ob), -EINVAL, "no write 3");
 		journal_free(j);
 	}
 
