@@ -6,5 +6,7 @@
 int cmd_export(int argc, char **argv);
 /* `shadowrev boot check|fix TARGET`: will a disk boot, and fix what depends on where volumes sit. */
 int cmd_boot(int argc, char **argv);
+/* `shadowrev restore files|instance`: files and folders of a volume view; whole instances from a captured set. */
+int cmd_restore(int argc, char **argv);
 
 #endif

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Restore benchmark, side by side in one run:
+#   files:    `shadowrev restore files SET:C: / --to DIR` from the repository against `restic restore` of the
+#             same files (restic backup of the ntfs-3g-mounted tree), both followed by sync (we syncfs; restic
+#             does not flush), page cache dropped before each run;
+#   instance: `shadowrev restore instance SET --to DIR` (the 4 GiB volume, holes where unallocated) against
+#             `dd` of the same number of bytes it wrote, with conv=fsync, to the same file system.
+# Medians of RUNS runs (default 3), ratios. The image is bench/capture.sh's 4 GiB NTFS image with ~2.5 GiB
+# in use (made here if absent, same generator).
+#
+#   bench/restore.sh [WORKDIR]     (default /var/tmp/shadowrev-bench; needs ~20 GB and root)
+#
+# Writes a Markdown table to stdout and to bench/RESULTS-restore.md.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
+SR=$BUILD/shadowrev
+W=${1:-/var/tmp/shadowrev-bench}
+RUNS=${RUNS:-3}
+OUT=${OUT:-$here/RESULTS-restore.md}
+export RESTIC_PASSWORD=bench RESTIC_CACHE_DIR=$W/restic-cache
+die() { echo "restore.sh: $*" >&2; exit 1; }
+[ -x "$SR" ] || die "build first ($SR missing)"
+command -v restic >/dev/null || die "needs restic (Debian package restic)"
+[ "$(id -u)" = 0 ] || die "needs root (ntfs-3g mount, drop_caches)"
+mkdir -p "$W"
+img=$W/vol.img mnt=$W/mnt
+
+if [ ! -f "$img" ]; then
+	# the image of bench/capture.sh (its make_image, first half)
+	eval "$(sed -n '/^make_image() {/,/^}/p' "$here/capture.sh" | sed '/# the copy with ~2 % changed/,/^}/c\}')"
+	make_image
+fi
+
+t() { # seconds of "$@"
+	local t0 t1
+	t0=$(date +%s.%N)
+	"$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; die "failed: $*"; }
+	t1=$(date +%s.%N)
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
+}
+drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+# --- the repositories -------------------------------------------------------
+R=$W/restore-repo
+if [ ! -f "$W/restore-set" ]; then
+	rm -rf "$R"
+	$SR init --repo "$R" --quiet
+	$SR capture --repo "$R" --instance bench C:="$img" --quiet
+	$SR sets --repo "$R" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["sets"][-1]["set_id"])' >"$W/restore-set"
+fi
+set_id=$(cat "$W/restore-set")
+RR=$W/restic-restore-repo
+if [ ! -f "$RR/config" ]; then
+	rm -rf "$RR"
+	restic init --repo "$RR" -q
+	mkdir -p "$mnt"
+	ntfs-3g -o ro "$img" "$mnt"
+	(cd "$mnt" && restic backup --repo "$RR" -q .) || { umount "$mnt"; die "restic backup"; }
+	umount "$mnt"
+fi
+
+# --- runs, interleaved --------------------------------------------------------
+: >"$W/r.sr" >"$W/r.restic" >"$W/r.inst" >"$W/r.dd"
+for i in $(seq "$RUNS"); do
+	rm -rf "$W/out-sr" "$W/out-restic" "$W/out-inst" "$W/dd.img"
+	drop; t sh -c "'$SR' restore files '$set_id:C:' / --repo '$R' --to '$W/out-sr' --quiet --progress=none && sync" >>"$W/r.sr"
+	drop; t sh -c "restic restore --repo '$RR' -q latest --target '$W/out-restic' && sync" >>"$W/r.restic"
+	rm -rf "$W/out-sr" "$W/out-restic"
+	drop; t "$SR" restore instance "$set_id" --repo "$R" --to "$W/out-inst" --no-boot-check --json --progress=none >>"$W/r.inst"
+	written=$($SR restore instance "$set_id" --repo "$R" --to "$W/out-inst2" --no-boot-check --json --progress=none |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes_written"])')
+	rm -rf "$W/out-inst" "$W/out-inst2"
+	drop; t dd if=/dev/zero of="$W/dd.img" bs=4M count=$(((written + 4194303) / 4194304)) conv=fsync status=none >>"$W/r.dd"
+	rm -f "$W/dd.img"
+done
+sr=$(median <"$W/r.sr"); rs=$(median <"$W/r.restic"); inst=$(median <"$W/r.inst"); dd=$(median <"$W/r.dd")
+mb() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? b / s / 1e6 : 0) }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+used=$(ntfsinfo -f -m "$img" 2>/dev/null | awk '/Free Clusters/ { f = $3 } /Cluster Size/ { c = $3 } /Volume Size in Clusters/ { n = $5 } END { print (n - f) * c }')
+{
+	echo "# Restore benchmark ($(date -u +%Y-%m-%d), $(nproc) cores, medians of $RUNS)"
+	echo
+	echo "Image: 4 GiB NTFS, $(awk -v u="$used" 'BEGIN { printf "%.2f", u / 2^30 }') GiB in use. Times include sync."
+	echo
+	echo "| job | shadowrev | peer | peer time | ratio (peer / shadowrev) |"
+	echo "|---|---|---|---|---|"
+	echo "| files to a folder | ${sr} s | restic restore | ${rs} s | $(ratio "$rs" "$sr")x (>1: shadowrev faster) |"
+	echo "| whole instance | ${inst} s ($(mb "$written" "$inst") MB/s of data written) | dd conv=fsync, $written bytes | ${dd} s ($(mb "$written" "$dd") MB/s) | $(ratio "$dd" "$inst") of dd's throughput |"
+	echo
+	echo "Runs (s): shadowrev files $(tr '\n' ' ' <"$W/r.sr"); restic $(tr '\n' ' ' <"$W/r.restic");"
+	echo "instance $(tr '\n' ' ' <"$W/r.inst"); dd $(tr '\n' ' ' <"$W/r.dd")"
+} | tee "$OUT"
