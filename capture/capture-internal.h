@@ -41,7 +41,4 @@ struct capture_meta {
 };
 void capture_meta_scan(const void *buf, size_t len, struct capture_meta *m);
 
-/* Open the repository for a verb: --repo or the default, passphrase when encrypted. */
-int capture_repo_open(const char *dir, const char *pass_file, struct repo **ret);
-
 #endif

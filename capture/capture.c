@@ -303,7 +303,7 @@ int cmd_capture(int argc, char **argv)
 			goto out_usage;
 		}
 
-	r = capture_repo_open(rdir, pass_file, &repo);
+	r = repo_open_any(rdir, pass_file, &repo);
 	if (r < 0) {
 		sr_error(r, "cannot capture");
 		goto out;

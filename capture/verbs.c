@@ -15,10 +15,6 @@
 #include "core/log.h"
 #include "core/progress.h"
 
-int capture_repo_open(const char *dir, const char *pass_file, struct repo **ret)
-{
-	return repo_open_any(dir, pass_file, ret);
-}
 
 enum { OPT_REPO = OPT_FIRST_VERB_OPTION, OPT_PASSFILE, OPT_ENCRYPT, OPT_CHUNK, OPT_LEVEL, OPT_THREADS };
 #define REPO_OPTIONS                                                        \
@@ -144,7 +140,7 @@ int cmd_sets(int argc, char **argv)
 		return ex;
 	if (optind < argc)
 		return cli_usage("sets", "unexpected argument '%s'", argv[optind]);
-	r = capture_repo_open(dir, pass, &repo);
+	r = repo_open_any(dir, pass, &repo);
 	if (r >= 0)
 		r = repo_sets_load(repo, &sets, &n);
 	if (r < 0) {
@@ -322,7 +318,7 @@ int cmd_verify(int argc, char **argv)
 		only = argv[optind++];
 	if (optind < argc)
 		return cli_usage("verify", "unexpected argument '%s'", argv[optind]);
-	r = capture_repo_open(dir, pass, &repo);
+	r = repo_open_any(dir, pass, &repo);
 	if (r >= 0)
 		r = repo_sets_load(repo, &sets, &n);
 	if (r >= 0 && only)
@@ -525,7 +521,7 @@ int cmd_gc(int argc, char **argv)
 		return ex;
 	if (optind < argc)
 		return cli_usage("gc", "unexpected argument '%s'", argv[optind]);
-	r = capture_repo_open(dir, pass, &repo);
+	r = repo_open_any(dir, pass, &repo);
 	if (r >= 0)
 		r = repo_gc(repo, &st);
 	repo_free(repo);
@@ -566,7 +562,7 @@ int cmd_delete(int argc, char **argv)
 		return cli_usage("delete", "usage: shadowrev delete set SET-ID");
 	if (optind + 2 != argc)
 		return cli_usage("delete", optind + 1 >= argc ? "no set ID given" : "one set ID at a time");
-	r = capture_repo_open(dir, pass, &repo);
+	r = repo_open_any(dir, pass, &repo);
 	if (r >= 0)
 		r = repo_sets_load(repo, &sets, &n);
 	if (r >= 0)

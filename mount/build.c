@@ -300,34 +300,6 @@ static void vol_dir_name(const struct repo_volume *rv, char *out, size_t size)
 	mnt_sanitize_name(tmp, out, size);
 }
 
-static int open_repo(const char *dir, const char *pass_file, struct repo **ret)
-{
-	_cleanup_free_ char *def = NULL;
-	char *pass = NULL;
-	bool enc = false;
-	int r;
-
-	if (!dir) {
-		r = repo_default_dir(&def);
-		if (r < 0)
-			return r;
-		dir = def;
-	}
-	r = repo_config_probe(dir, &enc);
-	if (r < 0)
-		return r;
-	if (enc) {
-		r = crypto_passphrase_get(pass_file, "Repository passphrase: ", false, &pass);
-		if (r == -ENOKEY)
-			return sr_fail(r, "repository '%s' is encrypted: give its passphrase (--passphrase-file, "
-					  "SHADOWREV_PASSPHRASE)", dir);
-		if (r < 0)
-			return r;
-	}
-	r = repo_open(dir, pass, ret);
-	crypto_passphrase_free(pass);
-	return r;
-}
 
 static struct mnt_vol *repo_vol_new(struct mnt_tree *t, struct owner *o, size_t set, size_t vol, int disk)
 {
@@ -369,7 +341,7 @@ int mnt_build_repo(struct mnt_tree *t, const char *repo_dir, const char *passphr
 	if (r < 0)
 		return r;
 	o->cache_size = cache_size;
-	r = open_repo(repo_dir, passphrase_file, &o->repo);
+	r = repo_open_any(repo_dir, passphrase_file, &o->repo);
 	if (r < 0)
 		return r;
 	r = repo_sets_load(o->repo, &o->sets, &o->n_sets);
@@ -483,7 +455,7 @@ int mnt_build_shadow(struct mnt_tree *t, const char *shadow_id, char *const *ima
 	}
 
 	size_t si, vi;
-	r = open_repo(repo_dir, passphrase_file, &o->repo);
+	r = repo_open_any(repo_dir, passphrase_file, &o->repo);
 	if (r < 0)
 		return r;
 	r = repo_sets_load(o->repo, &o->sets, &o->n_sets);

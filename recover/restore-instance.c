@@ -395,7 +395,7 @@ int rs_cmd_instance(int argc, char **argv)
 		n_threads = (unsigned)MIN(MAX(nc, 1L) + 1, 16L);
 	}
 
-	r = rs_repo_open(repo_dir, pass, &repo);
+	r = repo_open_any(repo_dir, pass, &repo);
 	if (r >= 0)
 		r = repo_sets_load(repo, &sets, &n_sets);
 	if (r >= 0)

@@ -30,7 +30,6 @@ struct rs_source {
 };
 
 /* Open the repository dir (NULL: the default one), asking for a passphrase when it is encrypted. */
-int rs_repo_open(const char *dir, const char *passphrase_file, struct repo **ret);
 
 /*
  * Resolve SOURCE: "live" (with images), a shadow copy ID (of images, or of the

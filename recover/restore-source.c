@@ -10,34 +10,6 @@
 #include "core/macro.h"
 #include "restore-internal.h"
 
-int rs_repo_open(const char *dir, const char *passphrase_file, struct repo **ret)
-{
-	_cleanup_free_ char *def = NULL;
-	char *pass = NULL;
-	bool enc = false;
-	int r;
-
-	if (!dir) {
-		r = repo_default_dir(&def);
-		if (r < 0)
-			return r;
-		dir = def;
-	}
-	r = repo_config_probe(dir, &enc);
-	if (r < 0)
-		return r;
-	if (enc) {
-		r = crypto_passphrase_get(passphrase_file, "Repository passphrase: ", false, &pass);
-		if (r == -ENOKEY)
-			return sr_fail(r, "repository '%s' is encrypted: give its passphrase (--passphrase-file, "
-					  "SHADOWREV_PASSPHRASE)", dir);
-		if (r < 0)
-			return r;
-	}
-	r = repo_open(dir, pass, ret);
-	crypto_passphrase_free(pass);
-	return r;
-}
 
 void rs_source_close(struct rs_source *s)
 {
@@ -103,7 +75,7 @@ static int from_repo(const char *spec, const char *repo_dir, const char *pass_fi
 	size_t si, vi;
 	int r;
 
-	r = rs_repo_open(repo_dir, pass_file, &s->repo);
+	r = repo_open_any(repo_dir, pass_file, &s->repo);
 	if (r < 0)
 		return r;
 	r = repo_sets_load(s->repo, &s->sets, &s->n_sets);
