@@ -120,7 +120,7 @@ int chunk_encode(struct chunk_ctx *c, const struct crypto_keys *keys, const void
 		if (body != payload)
 			memcpy(payload, body, plen);
 	}
-	put_le32(o + 12, crc32_le(crc32_le(0, o, 12), o + CHUNK_HEADER_SIZE, hdr - CHUNK_HEADER_SIZE + plen));
+	put_le32(o + 12, crc32c(crc32c(0, o, 12), o + CHUNK_HEADER_SIZE, hdr - CHUNK_HEADER_SIZE + plen));
 	*ret_len = hdr + plen;
 	return 0;
 }
@@ -155,7 +155,7 @@ int chunk_check(const void *env, size_t len)
 
 	if (r < 0)
 		return r;
-	if (crc32_le(crc32_le(0, e, 12), e + CHUNK_HEADER_SIZE, len - CHUNK_HEADER_SIZE) != le32(e + 12))
+	if (crc32c(crc32c(0, e, 12), e + CHUNK_HEADER_SIZE, len - CHUNK_HEADER_SIZE) != le32(e + 12))
 		return -EBADMSG;
 	return 0;
 }
