@@ -867,7 +867,20 @@ static int read_overlay(const struct vss_volume *v, const struct seg *g, uint8_t
 	return 0;
 }
 
+/*
+ * Read the view of store k as seen by store a: a == k is the view itself; a
+ * reader that is no store (a >= n) sees it without store k's own overlays.
+ */
+static int view_read(struct vss_volume *v, unsigned k, unsigned a, void *buf, size_t len, uint64_t off,
+		     unsigned flags);
+
 int vss_view_pread(struct vss_volume *v, unsigned k, void *buf, size_t len, uint64_t off, unsigned flags)
+{
+	return view_read(v, k, k, buf, len, off, flags);
+}
+
+static int view_read(struct vss_volume *v, unsigned k, unsigned a, void *buf, size_t len, uint64_t off,
+		     unsigned flags)
 {
 	uint8_t *p = buf;
 	uint64_t end;
@@ -889,7 +902,7 @@ int vss_view_pread(struct vss_volume *v, unsigned k, void *buf, size_t len, uint
 		size_t n = MIN(len, (size_t)(BLK - off % BLK));
 		struct seg g;
 
-		resolve(v, k, k, off, flags, &g);
+		resolve(v, k, a, off, flags, &g);
 		if (run_len && g.kind == run.kind && g.kind != SEG_OVERLAY &&
 		    (g.kind == SEG_ZERO || (g.src == run.src && g.off == run.off + run_len))) {
 			run_len += n;
@@ -1043,6 +1056,66 @@ int vss_protected_ranges(const struct vss_volume *v, struct vss_range **ret, siz
 	*ret = out.v;
 	*ret_n = out.n;
 	return 0;
+}
+
+/* The sectors of store k's overlay ov on block b that differ from view k without its overlays (a bitmask). */
+static uint32_t overlay_changes(struct vss_volume *v, unsigned k, const struct desc *ov, uint64_t b)
+{
+	uint8_t base[512], over[512];
+	uint32_t changed = 0;
+
+	for (unsigned sct = 0; sct < 32; sct++) {
+		uint64_t off = b * BLK + sct * 512u;
+		if (!((ov->bitmap >> sct) & 1) || off + 512 > v->stores[k].info.volume_size)
+			continue;
+		if (view_read(v, k, v->n, base, sizeof(base), off, VSS_READ_NO_ZERO_FILL) < 0 ||
+		    src_pread(v->stores[k].storage, over, sizeof(over), ov->store_off + sct * 512u) < 0 ||
+		    memcmp(base, over, sizeof(base)) != 0)
+			changed |= 1u << sct; /* differs, or cannot tell */
+	}
+	return changed;
+}
+
+int vss_revert_overlay_victim(struct vss_volume *v, unsigned k)
+{
+	const struct store *sk;
+	int worst = -1;
+
+	if (k >= v->n || k == 0)
+		return -1;
+	sk = &v->stores[k];
+	for (size_t i = 0; i < sk->fwd.cap; i++) {
+		uint64_t b = sk->fwd.keys[i];
+		const struct desc *d, *ov;
+		if (b >= UINT64_MAX - 1)
+			continue;
+		d = &sk->d[sk->fwd.vals[i]];
+		ov = (d->flags & D_OVERLAY) ? d : (d->overlay >= 0 ? &sk->d[d->overlay] : NULL);
+		if (!ov || !ov->bitmap)
+			continue;
+		uint32_t changed = 0;
+		bool computed = false;
+		for (int j = (int)k - 1; j > worst; j--) {
+			const struct store *st = &v->stores[j];
+			uint32_t di, own = 0;
+			if (u64map_get(&st->fwd, b, &di)) {
+				if (!(st->d[di].flags & D_OVERLAY))
+					break; /* store j keeps its own copy (or forwards): it and older ones are safe */
+				own = st->d[di].bitmap; /* its own overlay sectors win in its own view */
+			}
+			if (st->bitmap && bit_set(st->bitmap, st->bitmap_bytes, b))
+				continue; /* not in use when j was taken: nothing to keep */
+			if (!computed) {
+				changed = overlay_changes(v, k, ov, b);
+				computed = true;
+			}
+			if (changed & ~own) {
+				worst = j;
+				break;
+			}
+		}
+	}
+	return worst;
 }
 
 struct src *vss_store_storage(const struct vss_volume *v, unsigned idx)

@@ -147,6 +147,14 @@ int vss_protected_ranges(const struct vss_volume *v, struct vss_range **ret, siz
  * volume) of stores k..n-1: a revert marks them unused (type 1, the rest zero).
  */
 int vss_drop_entries(const struct vss_volume *v, unsigned k, struct vss_entry_ref **ret, size_t *ret_n);
+/*
+ * A revert to store k makes the volume view k, with store k's overlay sectors
+ * (the writes made to shadow copy k itself, e.g. auto-recovery). An older
+ * store that has no copy of such a block reads it from the volume, so its view
+ * would change where those sectors differ from what it read before. Returns the highest such older store's index (every store up
+ * to it must then be dropped too, since older ones read through it), or -1.
+ */
+int vss_revert_overlay_victim(struct vss_volume *v, unsigned k);
 /* The source that holds store idx's metadata and data (borrowed; NULL without data). */
 struct src *vss_store_storage(const struct vss_volume *v, unsigned idx);
 /*

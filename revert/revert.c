@@ -47,7 +47,8 @@ struct vplan {
 	uint64_t vol_offset;
 	size_t considered, to_write, equal, entries;
 	uint64_t bytes;
-	unsigned extra_dropped; /* other volumes' shadow copies dropped because their storage is reverted */
+	unsigned extra_dropped; /* shadow copies dropped besides k..n-1 (below) */
+	unsigned overlay_dropped; /* older ones of this volume, because store k's overlays change what they read */
 };
 
 struct plan {
@@ -269,6 +270,13 @@ static int plan_volume(struct volset *vs, struct plan *p, struct vplan *vp, stru
 	r = check_foreign(vs, p, vp->vi, vp->k, blocks, nblocks, &extra);
 	if (r < 0)
 		goto out;
+	/* older shadow copies that would read store k's overlay sectors from the volume: dropped too */
+	for (int victim = vss_revert_overlay_victim(v, vp->k), o = 0; o <= victim && r >= 0; o++) {
+		r = vec_push(&extra, ((struct drop){ vp->vi, (unsigned)o }));
+		vp->overlay_dropped++;
+	}
+	if (r < 0)
+		goto out;
 
 	r = target_of(vs, vol, j, t, &tgt, &toff);
 	if (r < 0)
@@ -356,6 +364,7 @@ static int plan_all(struct volset *vs, struct plan *p, const char *journal_path,
 		vp->considered = vp->to_write = vp->equal = vp->entries = 0;
 		vp->bytes = 0;
 		vp->extra_dropped = 0;
+		vp->overlay_dropped = 0;
 		if (vp->skip[0])
 			continue;
 		r = plan_volume(vs, p, vp, j, &t);
@@ -548,8 +557,9 @@ static void print_plan(const struct revert_opts *o, const struct volset *vs, con
 			json_ku64(&j, "volume_offset", v->vol_offset);
 			json_ku64(&j, "store_index", v->k + 1);
 			json_ku64(&j, "stores_dropped", vss_volume_store_count(vs->vols[v->vi].vss) - v->k);
-			json_ku64(&j, "stores_kept", v->k);
-			json_ku64(&j, "other_volumes_shadow_copies_dropped", v->extra_dropped);
+			json_ku64(&j, "stores_kept", v->k - v->overlay_dropped);
+			json_ku64(&j, "other_volumes_shadow_copies_dropped", v->extra_dropped - v->overlay_dropped);
+			json_ku64(&j, "older_shadow_copies_dropped", v->overlay_dropped);
 			json_ku64(&j, "blocks_considered", v->considered);
 			json_ku64(&j, "blocks_to_write", v->to_write);
 			json_ku64(&j, "blocks_equal", v->equal);
@@ -584,10 +594,13 @@ static void print_plan(const struct revert_opts *o, const struct volset *vs, con
 		printf("\t- blocks to write: %zu (%llu bytes); already equal, skipped: %zu\n", v->to_write,
 		       (unsigned long long)v->bytes, v->equal);
 		printf("\t- shadow copies dropped from the catalog: %u (this one and every newer one); kept: %u\n",
-		       vss_volume_store_count(vs->vols[v->vi].vss) - v->k, v->k);
-		if (v->extra_dropped)
+		       vss_volume_store_count(vs->vols[v->vi].vss) - v->k, v->k - v->overlay_dropped);
+		if (v->extra_dropped > v->overlay_dropped)
 			printf("\t- shadow copies of other volumes dropped (their storage here is reverted): %u\n",
-			       v->extra_dropped);
+			       v->extra_dropped - v->overlay_dropped);
+		if (v->overlay_dropped)
+			printf("\t- older shadow copies dropped too: %u (this shadow copy's own writes, such as auto-recovery, change blocks they read)\n",
+			       v->overlay_dropped);
 	}
 	if (!dry)
 		printf("Written and verified: %llu bytes in %.2f s\n", (unsigned long long)written, secs);
