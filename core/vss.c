@@ -587,7 +587,8 @@ static int parse(struct src *src, struct vss_volume **ret)
 	v->foreign = c3.v;
 	c3.v = NULL;
 
-	qsort(st.v, st.n, sizeof(*st.v), cmp_store_time);
+	if (st.n > 1)
+		qsort(st.v, st.n, sizeof(*st.v), cmp_store_time);
 	v->stores = st.v;
 	v->n = (unsigned)st.n;
 	st.v = NULL;
@@ -1008,7 +1009,8 @@ int vss_revert_block_set(const struct vss_volume *v, unsigned k, uint64_t **ret,
 		}
 	}
 	u64map_free(&set);
-	qsort(out.v, out.n, sizeof(*out.v), cmp_u64);
+	if (out.n > 1)
+		qsort(out.v, out.n, sizeof(*out.v), cmp_u64);
 	*ret = out.v;
 	*ret_n = out.n;
 	return 0;
@@ -1052,7 +1054,8 @@ int vss_protected_ranges(const struct vss_volume *v, struct vss_range **ret, siz
 		free(out.v);
 		return r;
 	}
-	qsort(out.v, out.n, sizeof(*out.v), cmp_range);
+	if (out.n > 1)
+		qsort(out.v, out.n, sizeof(*out.v), cmp_range);
 	*ret = out.v;
 	*ret_n = out.n;
 	return 0;
@@ -1144,7 +1147,8 @@ int vss_store_ranges(const struct vss_volume *v, unsigned idx, struct vss_range 
 		free(out.v);
 		return r;
 	}
-	qsort(out.v, out.n, sizeof(*out.v), cmp_range);
+	if (out.n > 1)
+		qsort(out.v, out.n, sizeof(*out.v), cmp_range);
 	*ret = out.v;
 	*ret_n = out.n;
 	return 0;
