@@ -26,7 +26,7 @@
  */
 
 #define CHUNK_MAGIC "SRCK"
-#define CHUNK_VERSION 1
+#define CHUNK_VERSION 2 /* 2: CRC-32C (1, never released, used CRC-32) */
 #define CHUNK_HEADER_SIZE 16
 #define CHUNK_F_ZSTD 0x01
 #define CHUNK_F_AES_GCM 0x02

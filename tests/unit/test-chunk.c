@@ -72,9 +72,11 @@ int main(void)
 
 	/* versions and magic */
 	is_int(chunk_encode(c, NULL, "x", 1, env, &len), 0, "tiny");
-	env[4] = 2;
+	env[4] = CHUNK_VERSION + 1;
 	is_int(chunk_check(env, len), -EPROTONOSUPPORT, "unknown envelope version");
 	env[4] = 1;
+	is_int(chunk_check(env, len), -EPROTONOSUPPORT, "version 1 (CRC-32, never released) is refused as unknown");
+	env[4] = CHUNK_VERSION;
 	env[0] = 'X';
 	is_int(chunk_check(env, len), -EBADMSG, "bad magic");
 	is_int(chunk_check(env, 10), -EBADMSG, "short");

@@ -459,7 +459,7 @@ static void test_archives(void)
 	md_free(&m);
 	md_limits_reset();
 	md_init(&m);
-	is_int(md_parse_document(&m, "t", "PK\003\004garbage", 14), -EBADMSG, "damaged zip refused");
+	is_int(md_parse_document(&m, "t", "PK\003\004garbage", sizeof("PK\003\004garbage") - 1), -EBADMSG, "damaged zip refused");
 	sr_errclear();
 	md_free(&m);
 }
