@@ -2,17 +2,23 @@
 /*
  * `shadowrev restore files SOURCE PATH... --to DIR | --archive FILE|-`
  *
- * Files and folders of one volume view, read through core/ntfsfs, written with
- * libarchive: to a folder (archive_write_disk) or as a tar, pax or zip stream.
+ * Files and folders of one volume view, read through core/ntfsfs: to a folder
+ * with our own openat() writer, or as a tar, pax or zip stream with libarchive.
  *
- * Why archive_write_disk and not our own openat() writer: it already restores
- * sparse files with holes (archive_write_data_block at offsets), hard links,
- * symlinks, extended attributes and times, and it defers folder times to the
- * end. Its safety flags (SECURE_SYMLINKS: never write through a symlink,
- * SECURE_NODOTDOT, SECURE_NOABSOLUTEPATHS) are a second line: the first is
- * that every name read from the volume is checked here (rs_name_is_safe:
- * no separators, no "." or "..", no control characters) before it becomes
- * part of a path, and paths are relative to DIR (we work from inside DIR).
+ * The folder writer: one walk plans the tree (folders, files, hard links,
+ * symlinks); every name read from the volume is checked first
+ * (rs_name_is_safe: no separators, no "." or "..", no control characters) and
+ * case collisions are reported. Folders are created parent first with
+ * mkdirat() and opened O_DIRECTORY|O_NOFOLLOW relative to their parent's fd,
+ * so no path is ever resolved through a symlink and nothing can land outside
+ * DIR. Then a few workers, each with its own ntfsfs on the same (thread-safe)
+ * source, write regular files in inode order with
+ * openat(dirfd, name, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW) (an existing file is
+ * not overwritten unless --overwrite), holes kept (ftruncate past the data),
+ * times set with futimens(). Last, on one thread: hard links (linkat, not
+ * following), symlinks for reparse points that stay inside the volume, and
+ * folder times deepest first. Reads go through a cache of decoded 1 MiB
+ * blocks, since files in name order jump all over the volume.
  *
  * Extended attributes, named as ntfs-3g names them: user.<stream> (alternate
  * data streams), system.ntfs_attrib (DOS attributes, 4 bytes LE),
@@ -28,10 +34,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "core/cli.h"
@@ -66,6 +75,8 @@ struct rf {
 	const char *label;
 };
 
+static pthread_mutex_t rf_report_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void rf_report(struct rf *f, const char *path, const char *fmt, ...) _printf_(3, 4);
 static void rf_report(struct rf *f, const char *path, const char *fmt, ...)
 {
@@ -75,9 +86,11 @@ static void rf_report(struct rf *f, const char *path, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	pthread_mutex_lock(&rf_report_lock);
 	if (f->prog.shown)
 		progress_end(&f->prog);
 	sr_warn("'%s': %s", path, msg);
+	pthread_mutex_unlock(&rf_report_lock);
 }
 
 static int ae_error(struct rf *f, int ar)
@@ -714,6 +727,727 @@ static int restore_path(struct rf *f, const char *vpath)
 	return restore_tree(f, ino, base, &st);
 }
 
+/*
+ * The folder writer (--to DIR). Three passes, so that regular files (nearly
+ * all the work) are read and written by several threads at once:
+ *   1. plan: one walk of the tree (names checked, collisions reported) into
+ *      a list of folders, files, hard links and symlinks;
+ *   2. folders are created in order (parent first) with mkdirat() and opened
+ *      with O_DIRECTORY|O_NOFOLLOW relative to their parent's fd, so every
+ *      component of every path is a folder we created or verified;
+ *   3. N workers, each with its own struct ntfsfs on the same (thread-safe)
+ *      source, take files in MFT order (which follows the data's order on the
+ *      volume, so the source's chunk cache is hit) and create them with
+ *      openat(dirfd, name, O_CREAT|O_EXCL|O_NOFOLLOW); holes are skipped and
+ *      the size set with ftruncate(); times with one futimens();
+ *   4. hard links (linkat, never following), symlinks, then folder times.
+ */
+#define RD_BUF (1u << 20)
+
+enum rd_kind { RD_FILE, RD_HARDLINK, RD_SYMLINK };
+
+struct rd_dir {
+	int parent, fd;
+	char *name, *path;
+	uint64_t ino;
+	struct ntfsfs_stat st;
+};
+
+struct rd_ent {
+	enum rd_kind kind;
+	int dir;
+	uint32_t link; /* RD_HARDLINK: index of the first name */
+	bool ok;
+	char *name, *path, *target;
+	uint64_t ino;
+	struct ntfsfs_stat st;
+};
+
+struct rd {
+	struct rf *f;
+	struct rs_source *s;
+	struct rd_dir *dirs;
+	size_t n_dirs, cap_dirs;
+	struct rd_ent *ents;
+	size_t n_ents, cap_ents;
+	uint32_t *order; /* files by inode */
+	size_t n_order, next;
+	mode_t umask;
+	pthread_mutex_t lock;
+	int fatal;
+};
+
+#define RD_COUNT(f, field, n) __atomic_add_fetch(&(f)->field, (n), __ATOMIC_RELAXED)
+
+static int rd_add_dir(struct rd *d, int parent, const char *name, const char *path, uint64_t ino,
+		      const struct ntfsfs_stat *st)
+{
+	struct rd_dir *x;
+
+	if (d->n_dirs == d->cap_dirs) {
+		size_t cap = d->cap_dirs ? d->cap_dirs * 2 : 64;
+		x = realloc(d->dirs, cap * sizeof(*x));
+		if (!x)
+			return -ENOMEM;
+		d->dirs = x;
+		d->cap_dirs = cap;
+	}
+	x = &d->dirs[d->n_dirs];
+	memset(x, 0, sizeof(*x));
+	x->parent = parent;
+	x->fd = -1;
+	x->ino = ino;
+	if (st)
+		x->st = *st;
+	x->name = strdup(name);
+	x->path = strdup(path);
+	if (!x->name || !x->path) {
+		free(x->name);
+		free(x->path);
+		return -ENOMEM;
+	}
+	return (int)d->n_dirs++;
+}
+
+static int rd_add_ent(struct rd *d, enum rd_kind kind, int dir, const char *name, const char *path, uint64_t ino,
+		      const struct ntfsfs_stat *st, struct rd_ent **ret)
+{
+	struct rd_ent *x;
+
+	if (d->n_ents == d->cap_ents) {
+		size_t cap = d->cap_ents ? d->cap_ents * 2 : 256;
+		x = realloc(d->ents, cap * sizeof(*x));
+		if (!x)
+			return -ENOMEM;
+		d->ents = x;
+		d->cap_ents = cap;
+	}
+	x = &d->ents[d->n_ents];
+	memset(x, 0, sizeof(*x));
+	x->kind = kind;
+	x->dir = dir;
+	x->ino = ino;
+	x->st = *st;
+	x->name = strdup(name);
+	x->path = strdup(path);
+	if (!x->name || !x->path) {
+		free(x->name);
+		free(x->path);
+		return -ENOMEM;
+	}
+	d->n_ents++;
+	*ret = x;
+	return 0;
+}
+
+static int rd_plan_children(struct rd *d, uint64_t ino, int dir);
+
+/* Plan ino, named name in folder dir. < 0 only for -ENOMEM. */
+static int rd_plan(struct rd *d, uint64_t ino, int dir, const char *name, const struct ntfsfs_stat *st)
+{
+	struct rf *f = d->f;
+	_cleanup_free_ char *path = NULL;
+	const char *parent = d->dirs[dir].path;
+	struct rd_ent *e;
+	uint32_t link;
+	bool is_dir = st->type == NTFSFS_DIR, descend = is_dir;
+	int r;
+
+	if (asprintf(&path, "%s%s%s", parent, parent[0] ? "/" : "", name) < 0)
+		return -ENOMEM;
+	if (st->reparse_tag == NTFSFS_TAG_SYMLINK || st->reparse_tag == NTFSFS_TAG_MOUNT_POINT) {
+		struct ntfsfs_reparse rp = { 0 };
+		if (ntfsfs_reparse(f->fs, ino, &rp) >= 0) {
+			if (rp.inside && rp.relative) {
+				r = rd_add_ent(d, RD_SYMLINK, dir, name, path, ino, st, &e);
+				if (r >= 0) {
+					e->target = strdup(rp.relative);
+					if (!e->target)
+						r = -ENOMEM;
+				}
+				ntfsfs_reparse_done(&rp);
+				return r;
+			}
+			ntfsfs_reparse_done(&rp);
+		}
+		/* a link that leaves the volume: an empty folder or the file's own data; never followed */
+		descend = false;
+	} else if (st->reparse_tag && is_dir)
+		descend = false;
+	if (is_dir) {
+		r = rd_add_dir(d, dir, name, path, ino, st);
+		if (r < 0)
+			return r;
+		return descend ? rd_plan_children(d, ino, r) : 0;
+	}
+	if (st->nlink > 1 && u64map_get(&f->links, ino, &link))
+		r = rd_add_ent(d, RD_HARDLINK, dir, name, path, ino, st, &e), e->link = link;
+	else {
+		r = rd_add_ent(d, RD_FILE, dir, name, path, ino, st, &e);
+		if (r >= 0 && st->nlink > 1)
+			r = u64map_put(&f->links, ino, (uint32_t)(d->n_ents - 1));
+	}
+	return r;
+}
+
+static int cmp_ino(const void *a, const void *b)
+{
+	uint64_t x = ((const struct child *)a)->ino, y = ((const struct child *)b)->ino;
+	return x < y ? -1 : x > y;
+}
+
+static int rd_plan_children(struct rd *d, uint64_t ino, int dir)
+{
+	struct rf *f = d->f;
+	struct { struct child *v; size_t n, cap; } c = { 0 };
+	struct ntfsfs_stat *sts = NULL;
+	int r, *bad = NULL;
+
+	r = ntfsfs_readdir(f->fs, ino, 0, collect_cb, &c);
+	if (r < 0) {
+		rf_report(f, d->dirs[dir].path[0] ? d->dirs[dir].path : "/", "cannot list the folder: %s", sr_errmsg(r));
+		f->errors++;
+		if (r == -ENOMEM)
+			goto out;
+	}
+	r = 0;
+	if (c.n > 1)
+		qsort(c.v, c.n, sizeof(*c.v), cmp_fold);
+	sts = calloc(c.n + 1, sizeof(*sts));
+	bad = calloc(c.n + 1, sizeof(*bad));
+	if (!sts || !bad) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < c.n; i++) {
+		const char *path = d->dirs[dir].path, *why;
+		if (!rs_name_is_safe(c.v[i].name, &why) || strlen(c.v[i].name) > 255) {
+			char esc[1100];
+			size_t k = 0;
+			for (const unsigned char *p = (const unsigned char *)c.v[i].name; *p && k + 5 < sizeof(esc); p++)
+				k += (size_t)snprintf(esc + k, sizeof(esc) - k,
+						       (*p < 0x20 || *p == 0x7f || *p == '\\' || *p == '/') ? "\\x%02x" : "%c", *p);
+			esc[k] = 0;
+			rf_report(f, path[0] ? path : "/", "refusing the entry named \"%s\": %s", esc,
+				  why ? why : "name longer than 255 bytes");
+			f->skipped++;
+			f->errors++;
+			bad[i] = 1;
+			continue;
+		}
+		if (i > 0 && strcmp(c.v[i].fold, c.v[i - 1].fold) == 0) {
+			rf_report(f, path[0] ? path : "/", "names '%s' and '%s' collide on a case-insensitive target",
+				  c.v[i - 1].name, c.v[i].name);
+			f->collisions++;
+		}
+	}
+	/* MFT records in inode order (the chunk cache likes it), then planned in name order */
+	{
+		struct child *byino = malloc((c.n + 1) * sizeof(*byino));
+		if (!byino) {
+			r = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < c.n; i++) {
+			byino[i] = c.v[i];
+			byino[i].name = (char *)(uintptr_t)i; /* the index in c.v */
+		}
+		qsort(byino, c.n, sizeof(*byino), cmp_ino);
+		for (size_t j = 0; j < c.n; j++) {
+			size_t i = (size_t)(uintptr_t)byino[j].name;
+			if (bad[i])
+				continue;
+			r = ntfsfs_stat(f->fs, c.v[i].ino, &sts[i]);
+			if (r < 0) {
+				_cleanup_free_ char *child = NULL;
+				const char *p = d->dirs[dir].path;
+				if (asprintf(&child, "%s%s%s", p, p[0] ? "/" : "", c.v[i].name) < 0)
+					child = NULL;
+				rf_report(f, child ? child : c.v[i].name, "cannot read its MFT record: %s", sr_errmsg(r));
+				f->errors++;
+				f->skipped++;
+				bad[i] = 1;
+			}
+		}
+		free(byino);
+		r = 0;
+	}
+	for (size_t i = 0; i < c.n && r >= 0; i++)
+		if (!bad[i])
+			r = rd_plan(d, c.v[i].ino, dir, c.v[i].name, &sts[i]);
+out:
+	for (size_t i = 0; i < c.n; i++) {
+		free(c.v[i].name);
+		free(c.v[i].fold);
+	}
+	free(c.v);
+	free(sts);
+	free(bad);
+	return r == -ENOMEM ? r : 0;
+}
+
+static int rd_xattr(struct rf *f, int fd, const char *path, const char *name, const void *v, size_t n)
+{
+	if (fsetxattr(fd, name, v, n, 0) < 0) {
+		rf_report(f, path, "cannot set the extended attribute %s: %s", name, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+struct rd_stream_ctx {
+	struct rf *f;
+	struct ntfsfs *fs;
+	int fd;
+	uint64_t ino;
+	const char *path;
+	int err;
+};
+
+static int rd_stream_cb(void *userdata, const char *name, uint64_t size)
+{
+	struct rd_stream_ctx *c = userdata;
+	_cleanup_free_ uint8_t *v = NULL;
+	char xname[300];
+	ssize_t n;
+
+	if (size > (64u << 20)) {
+		rf_report(c->f, c->path, "stream '%s' is %llu bytes, too large for an extended attribute; skipped", name,
+			  (unsigned long long)size);
+		c->err = -EFBIG;
+		return 0;
+	}
+	v = malloc(size ? size : 1);
+	if (!v)
+		return -ENOMEM;
+	n = ntfsfs_read(c->fs, c->ino, name, v, size, 0);
+	if (n < 0 || (uint64_t)n != size) {
+		rf_report(c->f, c->path, "cannot read stream '%s': %s", name, sr_errmsg(n < 0 ? (int)n : -EIO));
+		c->err = n < 0 ? (int)n : -EIO;
+		return 0;
+	}
+	snprintf(xname, sizeof(xname), "user.%s", name);
+	if (rd_xattr(c->f, c->fd, c->path, xname, v, size) < 0)
+		c->err = -EIO;
+	return 0;
+}
+
+/* --ntfs-metadata on an open file or folder: the same extended attributes as add_metadata(). */
+static int rd_metadata(struct rf *f, struct ntfsfs *fs, int fd, uint64_t ino, const struct ntfsfs_stat *st,
+		       const char *path)
+{
+	char name[64];
+	uint8_t le[8];
+	int r, err = 0;
+
+	snprintf(name, sizeof(name), "%sntfs_crtime", f->sysns);
+	put_le64(le, st->creation_time);
+	if (rd_xattr(f, fd, path, name, le, 8) < 0)
+		err = -EIO;
+	snprintf(name, sizeof(name), "%sntfs_attrib", f->sysns);
+	put_le32(le, st->attributes & ~(uint32_t)(st->type == NTFSFS_DIR ? 0 : NTFSFS_ATTR_DIRECTORY));
+	if (rd_xattr(f, fd, path, name, le, 4) < 0)
+		err = -EIO;
+	{
+		_cleanup_free_ void *sd = NULL;
+		size_t n;
+		if (ntfsfs_security(fs, ino, &sd, &n) >= 0) {
+			snprintf(name, sizeof(name), "%sntfs_acl", f->sysns);
+			if (rd_xattr(f, fd, path, name, sd, n) < 0)
+				err = -EIO;
+		}
+	}
+	if (st->reparse_tag) {
+		_cleanup_free_ void *rp = NULL;
+		size_t n;
+		if (ntfsfs_reparse_data(fs, ino, &rp, &n) >= 0) {
+			snprintf(name, sizeof(name), "%sntfs_reparse_data", f->sysns);
+			if (rd_xattr(f, fd, path, name, rp, n) < 0)
+				err = -EIO;
+		}
+	}
+	if (st->n_streams > 0) {
+		struct rd_stream_ctx c = { f, fs, fd, ino, path, 0 };
+		r = ntfsfs_streams(fs, ino, rd_stream_cb, &c);
+		if (r < 0) {
+			rf_report(f, path, "cannot list its streams: %s", sr_errmsg(r));
+			return r;
+		}
+		if (c.err < 0)
+			err = c.err;
+	}
+	return err;
+}
+
+static void rd_times(const struct ntfsfs_stat *st, struct timespec ts[2])
+{
+	ts[0] = filetime_to_timespec(st->access_time);
+	ts[1] = filetime_to_timespec(st->write_time);
+}
+
+/* Create folder i (its parent is open). */
+static void rd_make_dir(struct rd *d, size_t i)
+{
+	struct rf *f = d->f;
+	struct rd_dir *x = &d->dirs[i];
+	int pfd = d->dirs[x->parent].fd, fd;
+	bool made = false;
+
+	if (pfd < 0) {
+		f->skipped++; /* its parent was reported */
+		return;
+	}
+	if (mkdirat(pfd, x->name, 0755) == 0)
+		made = true;
+	else if (errno != EEXIST) {
+		rf_report(f, x->path, "cannot create: %s", strerror(errno));
+		f->errors++;
+		f->skipped++;
+		return;
+	}
+	fd = openat(pfd, x->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && !made && (errno == ENOTDIR || errno == ELOOP) && f->overwrite && unlinkat(pfd, x->name, 0) == 0 &&
+	    mkdirat(pfd, x->name, 0755) == 0) {
+		made = true;
+		fd = openat(pfd, x->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		if (errno == ENOTDIR || errno == ELOOP)
+			rf_report(f, x->path, "exists; not overwritten (use --overwrite)");
+		else
+			rf_report(f, x->path, "cannot open: %s", strerror(errno));
+		f->errors++;
+		f->skipped++;
+		return;
+	}
+	x->fd = fd;
+	if (made && (0755 & d->umask))
+		(void)fchmod(fd, 0755);
+	if (f->meta && rd_metadata(f, f->fs, fd, x->ino, &x->st, x->path) < 0)
+		f->errors++;
+	f->dirs++;
+}
+
+/* Read and write one regular file. */
+static void rd_file(struct rd *d, struct ntfsfs *fs, uint8_t *buf, struct rd_ent *e)
+{
+	struct rf *f = d->f;
+	const struct ntfsfs_stat *st = &e->st;
+	int dfd = d->dirs[e->dir].fd, fd, r = 0;
+	mode_t mode = (st->attributes & NTFSFS_ATTR_READONLY) ? 0444 : 0644;
+	bool sparse = st->attributes & NTFSFS_ATTR_SPARSE_FILE, tail_hole = false;
+	struct timespec ts[2];
+	uint64_t holes = 0;
+
+	if (dfd < 0) {
+		RD_COUNT(f, skipped, 1);
+		return;
+	}
+	fd = openat(dfd, e->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0 && errno == EEXIST && f->overwrite && unlinkat(dfd, e->name, 0) == 0)
+		fd = openat(dfd, e->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			rf_report(f, e->path, "exists; not overwritten (use --overwrite)");
+		else
+			rf_report(f, e->path, "cannot create: %s", strerror(errno));
+		RD_COUNT(f, errors, 1);
+		RD_COUNT(f, skipped, 1);
+		return;
+	}
+	for (uint64_t off = 0; off < st->size;) {
+		size_t want = (size_t)MIN((uint64_t)RD_BUF, st->size - off);
+		ssize_t n = ntfsfs_read(fs, e->ino, NULL, buf, want, off);
+		if (n <= 0) {
+			r = n < 0 ? (int)n : -EIO;
+			rf_report(f, e->path, "cannot read: %s; skipped", sr_errmsg(r));
+			break;
+		}
+		for (size_t i = 0; i < (size_t)n && r >= 0;) {
+			size_t m = (size_t)n - i;
+			if (sparse) {
+				m = MIN((size_t)RF_SPARSE_BLOCK, m);
+				if (rs_is_zero(buf + i, m)) {
+					holes += m;
+					tail_hole = true;
+					i += m;
+					continue;
+				}
+			}
+			tail_hole = false;
+			ssize_t w = pwrite(fd, buf + i, m, (off_t)(off + i));
+			if (w <= 0) {
+				r = w < 0 ? -errno : -EIO;
+				rf_report(f, e->path, "cannot write: %s", strerror(-r));
+			} else
+				i += (size_t)w;
+		}
+		if (r < 0)
+			break;
+		off += (uint64_t)n;
+	}
+	if (r >= 0 && tail_hole && ftruncate(fd, (off_t)st->size) < 0) {
+		r = -errno;
+		rf_report(f, e->path, "cannot write: %s", strerror(-r));
+	}
+	if (r < 0) {
+		close(fd);
+		unlinkat(dfd, e->name, 0); /* no half file on disk */
+		RD_COUNT(f, errors, 1);
+		RD_COUNT(f, skipped, 1);
+		return;
+	}
+	if (f->meta && rd_metadata(f, fs, fd, e->ino, st, e->path) < 0)
+		RD_COUNT(f, errors, 1);
+	if ((mode & d->umask) && fchmod(fd, mode) < 0) {}
+	rd_times(st, ts);
+	if (futimens(fd, ts) < 0) {
+		rf_report(f, e->path, "cannot set its times: %s", strerror(errno));
+		RD_COUNT(f, errors, 1);
+	}
+	close(fd);
+	e->ok = true;
+	RD_COUNT(f, files, 1);
+	RD_COUNT(f, bytes, st->size);
+	RD_COUNT(f, holes, holes);
+	if (f->prog.mode != PROGRESS_NONE) {
+		pthread_mutex_lock(&rf_report_lock);
+		progress_add(&f->prog, st->size);
+		pthread_mutex_unlock(&rf_report_lock);
+	}
+}
+
+struct rd_worker {
+	struct rd *d;
+	struct ntfsfs *fs;
+	pthread_t t;
+	int r;
+};
+
+static void *rd_work(void *userdata)
+{
+	struct rd_worker *w = userdata;
+	struct rd *d = w->d;
+	uint8_t *buf = malloc(RD_BUF);
+
+	if (!buf) {
+		w->r = -ENOMEM;
+		return NULL;
+	}
+	for (;;) {
+		size_t i = __atomic_fetch_add(&d->next, 1, __ATOMIC_RELAXED);
+		if (i >= d->n_order)
+			break;
+		rd_file(d, w->fs, buf, &d->ents[d->order[i]]);
+	}
+	free(buf);
+	return NULL;
+}
+
+static struct rd_ent *rd_sort_base;
+static int cmp_ent_ino(const void *a, const void *b)
+{
+	uint64_t x = rd_sort_base[*(const uint32_t *)a].ino, y = rd_sort_base[*(const uint32_t *)b].ino;
+	return x < y ? -1 : x > y;
+}
+
+static int rd_run(struct rd *d, int root_fd)
+{
+	struct rf *f = d->f;
+	struct rd_worker *w = NULL;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n_workers = (unsigned)(ncpu > 0 ? ncpu : 1) + 1;
+	struct rlimit rl;
+	const char *env = getenv("SHADOWREV_RESTORE_THREADS");
+	int r = 0;
+
+	if (env && atoi(env) > 0)
+		n_workers = (unsigned)atoi(env);
+	/* one fd per folder stays open until the end */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	d->dirs[0].fd = root_fd;
+	for (size_t i = 1; i < d->n_dirs; i++)
+		rd_make_dir(d, i);
+
+	d->order = malloc((d->n_ents + 1) * sizeof(*d->order));
+	if (!d->order)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n_ents; i++)
+		if (d->ents[i].kind == RD_FILE)
+			d->order[d->n_order++] = (uint32_t)i;
+	rd_sort_base = d->ents;
+	qsort(d->order, d->n_order, sizeof(*d->order), cmp_ent_ino);
+	if (n_workers > d->n_order)
+		n_workers = d->n_order ? (unsigned)d->n_order : 1;
+	w = calloc(n_workers, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	for (unsigned k = 0; k < n_workers; k++) {
+		w[k].d = d;
+		if (k == 0)
+			w[k].fs = f->fs;
+		else {
+			r = ntfsfs_open(d->s->view, &w[k].fs);
+			if (r < 0) {
+				w[k].fs = NULL;
+				n_workers = k;
+				r = 0;
+				break;
+			}
+			if (d->s->drive)
+				ntfsfs_set_drive_letter(w[k].fs, d->s->drive);
+		}
+	}
+	for (unsigned k = 1; k < n_workers; k++)
+		if (pthread_create(&w[k].t, NULL, rd_work, &w[k]) != 0)
+			w[k].r = 1; /* not started: the others take its share */
+	rd_work(&w[0]);
+	for (unsigned k = 1; k < n_workers; k++)
+		if (w[k].r != 1)
+			pthread_join(w[k].t, NULL);
+	for (unsigned k = 0; k < n_workers; k++) {
+		if (w[k].r == -ENOMEM)
+			r = -ENOMEM;
+		if (k > 0)
+			ntfsfs_close(w[k].fs);
+	}
+	free(w);
+	if (r < 0)
+		return r;
+
+	/* hard links and symlinks, in plan order */
+	for (size_t i = 0; i < d->n_ents; i++) {
+		struct rd_ent *e = &d->ents[i];
+		int dfd = d->dirs[e->dir].fd, k;
+		struct timespec ts[2];
+		if (e->kind == RD_FILE)
+			continue;
+		if (dfd < 0) {
+			f->skipped++;
+			continue;
+		}
+		if (e->kind == RD_HARDLINK) {
+			struct rd_ent *t = &d->ents[e->link];
+			if (!t->ok) {
+				rf_report(f, e->path, "not linked: its first name '%s' was not restored", t->path);
+				f->errors++;
+				f->skipped++;
+				continue;
+			}
+			k = linkat(d->dirs[t->dir].fd, t->name, dfd, e->name, 0);
+			if (k < 0 && errno == EEXIST && f->overwrite && unlinkat(dfd, e->name, 0) == 0)
+				k = linkat(d->dirs[t->dir].fd, t->name, dfd, e->name, 0);
+		} else {
+			k = symlinkat(e->target, dfd, e->name);
+			if (k < 0 && errno == EEXIST && f->overwrite && unlinkat(dfd, e->name, 0) == 0)
+				k = symlinkat(e->target, dfd, e->name);
+		}
+		if (k < 0) {
+			if (errno == EEXIST)
+				rf_report(f, e->path, "exists; not overwritten (use --overwrite)");
+			else
+				rf_report(f, e->path, "cannot make the %s: %s", e->kind == RD_HARDLINK ? "hard link" : "symlink",
+					  strerror(errno));
+			f->errors++;
+			f->skipped++;
+			continue;
+		}
+		if (e->kind == RD_HARDLINK)
+			f->hardlinks++;
+		else {
+			rd_times(&e->st, ts);
+			(void)utimensat(dfd, e->name, ts, AT_SYMLINK_NOFOLLOW);
+			f->symlinks++;
+		}
+	}
+	/* folder times last, children before parents */
+	for (size_t i = d->n_dirs; i-- > 1;) {
+		struct timespec ts[2];
+		if (d->dirs[i].fd < 0)
+			continue;
+		rd_times(&d->dirs[i].st, ts);
+		if (futimens(d->dirs[i].fd, ts) < 0) {
+			rf_report(f, d->dirs[i].path, "cannot set its times: %s", strerror(errno));
+			f->errors++;
+		}
+	}
+	return 0;
+}
+
+static void rd_free(struct rd *d)
+{
+	for (size_t i = 0; i < d->n_dirs; i++) {
+		if (i > 0 && d->dirs[i].fd >= 0)
+			close(d->dirs[i].fd);
+		free(d->dirs[i].name);
+		free(d->dirs[i].path);
+	}
+	for (size_t i = 0; i < d->n_ents; i++) {
+		free(d->ents[i].name);
+		free(d->ents[i].path);
+		free(d->ents[i].target);
+	}
+	free(d->dirs);
+	free(d->ents);
+	free(d->order);
+}
+
+/* Plan one PATH argument (as restore_path() does for archives). */
+static int rd_plan_path(struct rd *d, const char *vpath)
+{
+	struct rf *f = d->f;
+	_cleanup_free_ char *full = NULL;
+	struct ntfsfs_stat st;
+	uint64_t ino = 0;
+	const char *base;
+	int r;
+
+	r = resolve_ci(f->fs, vpath, &ino);
+	if (r < 0) {
+		rf_report(f, vpath, "not found in %s: %s", f->label, sr_errmsg(r));
+		f->errors++;
+		return 0;
+	}
+	if (ino == NTFSFS_ROOT)
+		return rd_plan_children(d, ino, 0);
+	r = ntfsfs_stat(f->fs, ino, &st);
+	if (r >= 0)
+		r = ntfsfs_path(f->fs, ino, &full);
+	if (r < 0) {
+		rf_report(f, vpath, "cannot read: %s", sr_errmsg(r));
+		f->errors++;
+		return 0;
+	}
+	base = strrchr(full, '/');
+	base = base ? base + 1 : full;
+	if (!rs_name_is_safe(base, NULL) || strlen(base) > 255) {
+		rf_report(f, vpath, "refusing an unsafe name");
+		f->errors++;
+		return 0;
+	}
+	return rd_plan(d, ino, 0, base, &st);
+}
+
+/* Restore the PATHs to the folder open at root_fd. < 0: the command stops. */
+static int rd_restore(struct rf *f, struct rs_source *s, int root_fd, char **paths, int n)
+{
+	struct rd d = { .f = f, .s = s };
+	int r;
+
+	d.umask = umask(0);
+	umask(d.umask);
+	r = rd_add_dir(&d, -1, "", "", NTFSFS_ROOT, NULL);
+	for (int i = 0; i < n && r >= 0; i++)
+		r = rd_plan_path(&d, paths[i]);
+	if (r >= 0)
+		r = rd_run(&d, root_fd);
+	rd_free(&d);
+	return r < 0 ? r : 0;
+}
+
 int rs_cmd_files(int argc, char **argv)
 {
 	enum { OPT_TO = OPT_FIRST_VERB_OPTION, OPT_ARCHIVE, OPT_FORMAT, OPT_META, OPT_OVERWRITE, OPT_REPO, OPT_IMAGE,
@@ -735,7 +1469,7 @@ int rs_cmd_files(int argc, char **argv)
 	size_t n_images = 0;
 	struct rs_source s = { 0 };
 	struct rf f = { 0 };
-	int o, ex, r, cwd = -1, out_fd = -1, flags;
+	int o, ex, r, cwd = -1, out_fd = -1;
 	double t0 = now_seconds();
 
 	images = calloc((size_t)argc + 1, sizeof(*images));
@@ -794,6 +1528,13 @@ int rs_cmd_files(int argc, char **argv)
 	if (r < 0)
 		return sr_error(r, "cannot open '%s'", spec);
 	f.label = s.label;
+	if (to) {
+		struct src *cached = NULL;
+		if (rs_cache_new(s.view, &cached) >= 0) {
+			src_unref(s.view);
+			s.view = cached;
+		}
+	}
 	r = ntfsfs_open(s.view, &f.fs);
 	if (r < 0) {
 		sr_error(r, "cannot read the NTFS file tree of '%s'", spec);
@@ -819,16 +1560,6 @@ int rs_cmd_files(int argc, char **argv)
 		cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (cwd < 0 || chdir(to) < 0) {
 			r = sr_fail(-errno, "cannot enter '%s': %s", to, strerror(errno));
-			goto fail;
-		}
-		f.a = archive_write_disk_new();
-		flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_XATTR |
-			ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-			ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
-		if (!f.overwrite)
-			flags |= ARCHIVE_EXTRACT_NO_OVERWRITE;
-		if (!f.a || archive_write_disk_set_options(f.a, flags) != ARCHIVE_OK) {
-			r = -ENOMEM;
 			goto fail;
 		}
 	} else {
@@ -871,12 +1602,22 @@ int rs_cmd_files(int argc, char **argv)
 	}
 
 	progress_begin(&f.prog, "restore", 0);
-	for (int i = optind; i < argc && r >= 0; i++)
-		r = restore_path(&f, argv[i]);
+	if (f.fmt == RF_DISK) {
+		int root = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (root < 0)
+			r = sr_fail(-errno, "cannot open '%s': %s", to, strerror(errno));
+		else {
+			r = rd_restore(&f, &s, root, argv + optind, argc - optind);
+			close(root);
+		}
+	} else {
+		for (int i = optind; i < argc && r >= 0; i++)
+			r = restore_path(&f, argv[i]);
+	}
 	progress_end(&f.prog);
 	if (r < 0)
 		goto fail;
-	if (archive_write_close(f.a) < ARCHIVE_WARN) {
+	if (f.fmt != RF_DISK && archive_write_close(f.a) < ARCHIVE_WARN) {
 		r = ae_error(&f, ARCHIVE_FATAL);
 		if (f.fmt != RF_DISK)
 			goto fail;
