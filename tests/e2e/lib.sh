@@ -1,14 +1,22 @@
 # Sourced by every tests/e2e/t*.sh. Exit status of a test: 0 pass, 77 skip
-# (with "SKIP: reason" printed), anything else fail.
+# (with "SKIP: reason" printed), anything else fail. tests/run-tests.sh runs
+# each script with BUILD set (build, or build/asan for make asan).
 #
 #   SR            the shadowrev binary ($BUILD/shadowrev, absolute)
 #   BUILD, ROOT   the build directory and the repository root (absolute)
-#   T             a fresh temporary directory, removed on exit
-#   SHARED        ../shared (or $SHADOWREV_SHARED)
+#   T             a fresh temporary directory, removed on exit (after
+#                 unmounting what a failed test left mounted under it and
+#                 detaching loop devices over its files)
+#   SHARED        ${SHADOWREV_SHARED:-ROOT/../shared}, the shared test data
 #   skip REASON, fail MESSAGE
-#   need_root, need_cmd CMD [DEBIAN-PACKAGE], need_fuse, need_shared
-#   vsstest_raw   path of ../shared's vsstest.qcow2 converted to raw (cached in $BUILD/cache)
-#   expect_exit CODE CMD...   run CMD, stdout to $T/stdout, stderr to $T/stderr; fail unless it exits CODE
+#                 end the test; they work from inside $(...) too, e.g.
+#                 img=$(vsstest_raw) skips the whole test when the data is absent
+#   need_root, need_cmd CMD [DEBIAN-PACKAGE], need_fuse, need_shared [PATH...]
+#   vsstest_raw   path of ../shared's vsstest.qcow2 converted to raw once
+#                 (cached in $BUILD/cache, sha256 checked when converted)
+#   expect_exit CODE CMD...
+#                 run CMD, stdout to $T/stdout, stderr to $T/stderr; fail
+#                 unless it exits CODE
 #   assert_eq GOT WANT [WHAT], assert_contains FILE TEXT [WHAT]
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -17,24 +25,39 @@ case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 SR=$BUILD/shadowrev
 SHARED=${SHADOWREV_SHARED:-$(cd "$ROOT/.." && pwd)/shared}
 T=$(mktemp -d "${TMPDIR:-/tmp}/srtest.XXXXXX")
-# unmount anything a failed test left under $T before removing it
+
 cleanup_T() {
 	if [ -n "${T:-}" ] && [ -d "$T" ]; then
-		awk -v t="$T" '$2 ~ "^"t { print $2 }' /proc/self/mounts | sort -r | while read -r m; do
+		awk -v t="$T" 'index($2, t) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do
 			fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 		done
+		if command -v losetup >/dev/null 2>&1; then
+			losetup -n -O NAME,BACK-FILE 2>/dev/null | awk -v t="$T" 'index($2, t) == 1 { print $1 }' |
+				while read -r dev; do losetup -d "$dev" 2>/dev/null || true; done
+		fi
 		rm -rf "$T"
 	fi
 }
 trap cleanup_T EXIT
+# skip and fail called in a subshell ($(...)) signal the test's own shell
+trap 'exit 77' USR1
+trap 'exit 1' USR2
 export SHADOWREV_REPO=$T/default-repo
 
 skip() {
+	if [ "$BASHPID" != "$$" ]; then
+		echo "SKIP: $*" >&2
+		kill -USR1 $$
+		exit 77
+	fi
 	echo "SKIP: $*"
 	exit 77
 }
 fail() {
 	echo "FAIL: $*" >&2
+	if [ "$BASHPID" != "$$" ]; then
+		kill -USR2 $$
+	fi
 	exit 1
 }
 need_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
@@ -43,25 +66,33 @@ need_cmd() {
 }
 need_fuse() {
 	[ -c /dev/fuse ] || skip "needs /dev/fuse"
+	{ : <>/dev/fuse; } 2>/dev/null || skip "/dev/fuse cannot be opened here"
 	command -v fusermount3 >/dev/null 2>&1 || skip "needs fusermount3 (Debian package fuse3)"
-	[ "$(id -u)" = 0 ] || skip "FUSE tests run as root"
 }
+# need_shared [PATH...]: PATHs are relative to $SHARED; without one, $SHARED/data must be there
 need_shared() {
-	[ -f "$SHARED/data/vss/vsstest.qcow2" ] ||
-		skip "needs the test data in ../shared ($SHARED/data/vss/vsstest.qcow2 is absent)"
+	local p
+	[ $# -gt 0 ] || set -- data
+	for p in "$@"; do
+		[ -e "$SHARED/$p" ] || skip "needs the shared test data: $SHARED/$p is absent (set SHADOWREV_SHARED)"
+	done
 }
 
 VSSTEST_SHA256=5cba558cfac0916cae697d2231dc1e17874aa262f2890f5236fb9c90b9610d0a
 vsstest_raw() {
-	local out=$BUILD/cache/vsstest.raw
-	need_shared
-	need_cmd qemu-img qemu-utils
+	local out=$BUILD/cache/vsstest.raw tmp
+	need_shared data/vss/vsstest.qcow2
 	if [ ! -f "$out" ]; then
+		need_cmd qemu-img qemu-utils
 		mkdir -p "$BUILD/cache"
-		qemu-img convert -O raw "$SHARED/data/vss/vsstest.qcow2" "$out.tmp.$$" || fail "qemu-img convert"
-		[ "$(sha256sum <"$out.tmp.$$" | cut -d' ' -f1)" = "$VSSTEST_SHA256" ] ||
-			fail "vsstest.raw does not have the expected sha256"
-		mv "$out.tmp.$$" "$out"
+		tmp=$(mktemp "$out.tmp.XXXXXX")
+		qemu-img convert -O raw "$SHARED/data/vss/vsstest.qcow2" "$tmp" >&2 ||
+			{ rm -f "$tmp"; fail "qemu-img convert $SHARED/data/vss/vsstest.qcow2"; }
+		if [ "$(sha256sum <"$tmp" | cut -d' ' -f1)" != "$VSSTEST_SHA256" ]; then
+			rm -f "$tmp"
+			fail "$SHARED/data/vss/vsstest.qcow2 does not convert to the expected raw image (sha256 $VSSTEST_SHA256)"
+		fi
+		mv "$tmp" "$out"
 	fi
 	echo "$out"
 }
