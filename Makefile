@@ -75,6 +75,8 @@ FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz-%.c=%)
 REPLAY_BIN := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/replay-%)
 
 .PHONY: all check asan fuzz fuzz-run bench stress install uninstall clean tests help
+# keep intermediate objects (and keep make from printing their removal after the test summary)
+.SECONDARY:
 all: $(BIN)
 
 V ?= 0
