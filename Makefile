@@ -121,7 +121,7 @@ FUZZ_CC ?= clang
 FUZZ_BUILD := build/fuzz
 FUZZ_BIN := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz-%)
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE \
-	-DSR_VERSION='"$(VERSION)"' -I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined
+	-DSR_VERSION='"$(VERSION)"' -I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 fuzz: $(FUZZ_BIN)
 $(FUZZ_BUILD)/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)

@@ -83,6 +83,12 @@ int filetime_parse(const char *s, uint64_t *ret)
 	int n = 0, digits = 0;
 	int64_t days;
 
+	/* the layout first: sscanf alone would take blanks and signs inside fields */
+	for (int i = 0; i < 19; i++) {
+		char want = i == 4 || i == 7 ? '-' : i == 10 ? 'T' : i == 13 || i == 16 ? ':' : 0;
+		if (want ? s[i] != want : !isdigit((unsigned char)s[i]))
+			return -EINVAL;
+	}
 	if (sscanf(s, "%4u-%2u-%2uT%2u:%2u:%2u%n", &y, &mo, &d, &h, &mi, &se, &n) != 6 || n != 19)
 		return -EINVAL;
 	if (y < 1601 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)

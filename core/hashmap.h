@@ -8,7 +8,8 @@
 
 /*
  * An open-addressing map from uint64_t keys to uint32_t values (linear
- * probing, tombstones on removal). UINT64_MAX is reserved and cannot be a key.
+ * probing, tombstones on removal). UINT64_MAX and UINT64_MAX - 1 (the empty
+ * and tombstone markers) are reserved and cannot be keys (-EINVAL).
  * Not thread-safe for writers; concurrent readers are fine.
  */
 struct u64map {

@@ -136,20 +136,21 @@ static int read_gpt(struct src *disk, struct part_table *t, struct part_vec *v)
 
 	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
 		unsigned ss = sizes[i];
+		int r2;
+
 		r = read_gpt_at(disk, ss, 1, t, v);
-		if (r == -ENOENT)
-			continue;
-		if (r == -EBADMSG) {
-			/* the primary is damaged: try the backup header in the last sector */
-			v->n = 0;
-			sr_errclear();
-			int r2 = read_gpt_at(disk, ss, disk->size / ss - 1, t, v);
-			if (r2 >= 0)
-				return r2;
-			v->n = 0;
+		if (r != -ENOENT && r != -EBADMSG)
+			return r;
+		/* the primary is missing or damaged: the backup header is in the last sector */
+		v->n = 0;
+		sr_errclear();
+		r2 = read_gpt_at(disk, ss, disk->size / ss - 1, t, v);
+		if (r2 >= 0)
+			return r2;
+		v->n = 0;
+		if (r == -EBADMSG || r2 == -EBADMSG)
 			return sr_fail(-EBADMSG, "%s: GPT primary and backup headers are both damaged", disk->name);
-		}
-		return r;
+		sr_errclear();
 	}
 	return r;
 }

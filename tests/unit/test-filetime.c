@@ -233,12 +233,10 @@ static void test_malformed(void)
 		"2013-12-+3T06:35:09Z",
 		"2013-12-03T+6:35:09Z",
 	};
-	tap_todo_begin("filetime_parse uses sscanf %2u, which accepts blanks and signs");
 	for (size_t i = 0; i < ARRAY_SIZE(lax); i++) {
 		uint64_t ft = 42;
 		is_int(filetime_parse(lax[i], &ft), -EINVAL, "'%s' rejected", lax[i]);
 	}
-	tap_todo_end();
 }
 
 int main(void)
