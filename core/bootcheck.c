@@ -26,6 +26,7 @@
 #include "log.h"
 #include "macro.h"
 #include "ntfsio.h"
+#include "vss.h"
 
 static bool path_exists(ntfs_volume *vol, const char *path)
 {
@@ -59,35 +60,49 @@ int winvol_roles(struct src *vol, struct winvol_roles *ret)
 	return 0;
 }
 
-int winvol_file_ref_exists(struct src *vol, uint64_t file_ref, bool *ret, uint64_t *ret_size)
+int winvol_file_covers(struct src *vol, uint64_t file_ref, const struct vss_range *ranges, size_t n, bool *ret)
 {
-	struct ntfsio *n = NULL;
-	ntfs_inode *ni;
-	uint64_t mft = file_ref & 0xffffffffffffULL;
+	struct ntfsio *nio = NULL;
+	ntfs_inode *ni = NULL;
+	ntfs_attr *na = NULL;
+	uint64_t cs;
 	uint16_t seq = (uint16_t)(file_ref >> 48);
-	bool found = false;
-	uint64_t size = 0;
+	bool ok = false;
 	int r;
 
-	r = ntfsio_open(vol, &n);
+	r = ntfsio_open(vol, &nio);
 	if (r < 0)
 		return r;
-	ni = ntfs_inode_open(ntfsio_volume(n), (MFT_REF)mft);
-	if (ni) {
-		if ((ni->mrec->flags & MFT_RECORD_IN_USE) && (!seq || le16_to_cpu(ni->mrec->sequence_number) == seq)) {
-			ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
-			found = true;
-			if (na) {
-				size = (uint64_t)na->allocated_size;
-				ntfs_attr_close(na);
-			}
+	cs = ntfsio_cluster_size(nio);
+	ni = ntfs_inode_open(ntfsio_volume(nio), (MFT_REF)(file_ref & 0xffffffffffffULL));
+	if (!ni || !(ni->mrec->flags & MFT_RECORD_IN_USE) || (seq && le16_to_cpu(ni->mrec->sequence_number) != seq))
+		goto out;
+	na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
+	if (!na || !NAttrNonResident(na) || ntfs_attr_map_whole_runlist(na) < 0)
+		goto out;
+	ok = true;
+	for (size_t i = 0; i < n && ok; i++) {
+		/* every cluster of the range must be in a run of this file */
+		for (uint64_t c = ranges[i].off / cs; c * cs < ranges[i].off + ranges[i].len && ok;) {
+			const runlist_element *rl;
+			bool found = false;
+			for (rl = na->rl; rl && rl->length; rl++)
+				if (rl->lcn >= 0 && (uint64_t)rl->lcn <= c && c < (uint64_t)(rl->lcn + rl->length)) {
+					c = (uint64_t)(rl->lcn + rl->length); /* skip to the end of this run */
+					found = true;
+					break;
+				}
+			ok = found;
 		}
-		ntfs_inode_close(ni);
 	}
-	ntfsio_close(n);
-	*ret = found;
-	if (ret_size)
-		*ret_size = size;
+out:
+	if (na)
+		ntfs_attr_close(na);
+	if (ni)
+		ntfs_inode_close(ni);
+	ntfsio_close(nio);
+	sr_errclear();
+	*ret = ok;
 	return 0;
 }
 

@@ -49,11 +49,12 @@ int boot_report_add(struct boot_report *rep, enum boot_severity s, const char *w
 	__attribute__((format(printf, 4, 5)));
 
 /*
- * Does the NTFS volume in vol have the file with that NTFS file reference
- * (48-bit MFT record number, 16-bit sequence number in the high bits), in use
- * and with the same sequence number? Its allocated data size goes to
- * *ret_size. 0 and false when it does not exist.
+ * Does the file with that NTFS file reference exist (same sequence number) in
+ * the NTFS volume in vol, with every byte of ranges[0..n) (volume offsets)
+ * allocated to its unnamed data stream? For a store file whose volume is
+ * reverted: the store survives only if everything it uses stays its own.
  */
-int winvol_file_ref_exists(struct src *vol, uint64_t file_ref, bool *ret, uint64_t *ret_size);
+struct vss_range;
+int winvol_file_covers(struct src *vol, uint64_t file_ref, const struct vss_range *ranges, size_t n, bool *ret);
 
 #endif

@@ -65,6 +65,7 @@ struct store {
 		uint64_t vol_off, rel_off, size;
 	} *ranges;
 	size_t n_ranges;
+	VEC(uint64_t) meta; /* this store's metadata blocks (on its storage volume) */
 };
 
 struct vss_volume {
@@ -158,6 +159,8 @@ static int load_store_header(struct vss_volume *v, struct store *s, struct u64ma
 	int r;
 
 	r = read_record(v, s->storage, seen, s->c3.header, REC_STORE_HEADER, "store header", buf);
+	if (r >= 0)
+		r = vec_push(&s->meta, s->c3.header);
 	if (r < 0)
 		return r;
 	info_len = le64(buf + 48);
@@ -187,6 +190,8 @@ static int load_block_list(struct vss_volume *v, struct store *s, struct u64map 
 
 	while (off) {
 		r = read_record(v, s->storage, seen, off, REC_BLOCK_LIST, "block descriptor list", buf);
+		if (r >= 0)
+			r = vec_push(&s->meta, off);
 		if (r < 0)
 			goto fail;
 		for (size_t i = REC_HEADER; i + DESC_SIZE <= BLK; i += DESC_SIZE) {
@@ -243,6 +248,8 @@ static int load_range_list(struct vss_volume *v, struct store *s, struct u64map 
 
 	while (off) {
 		r = read_record(v, s->storage, seen, off, REC_RANGE_LIST, "range list", buf);
+		if (r >= 0)
+			r = vec_push(&s->meta, off);
 		if (r < 0)
 			goto fail;
 		for (size_t i = REC_HEADER; i + RANGE_SIZE <= BLK; i += RANGE_SIZE) {
@@ -274,6 +281,8 @@ static int load_bitmap(struct vss_volume *v, struct store *s, struct u64map *see
 		return -ENOMEM;
 	while (off) {
 		r = read_record(v, s->storage, seen, off, REC_BITMAP, what, buf);
+		if (r >= 0)
+			r = vec_push(&s->meta, off);
 		if (r < 0) {
 			free(bm);
 			return r;
@@ -379,6 +388,7 @@ static void store_clear(struct store *s)
 	free(s->bitmap);
 	free(s->prev_bitmap);
 	free(s->ranges);
+	free(s->meta.v);
 	u64map_free(&s->fwd);
 	u64map_free(&s->rev);
 	src_unref(s->storage);
@@ -397,6 +407,7 @@ static void store_reset_data(struct store *s)
 	s->bitmap = s->prev_bitmap = NULL;
 	s->ranges = NULL;
 	s->n_ranges = 0;
+	memset(&s->meta, 0, sizeof(s->meta));
 	s->storage = NULL;
 	memset(&s->info, 0, sizeof(s->info));
 	s->info.store_id = keep.store_id;
@@ -1143,6 +1154,31 @@ int vss_store_ranges(const struct vss_volume *v, unsigned idx, struct vss_range 
 	}
 	for (size_t i = 0; i < st->n_ranges && r >= 0; i++)
 		r = vec_push(&out, ((struct vss_range){ st->ranges[i].vol_off, st->ranges[i].size }));
+	if (r < 0) {
+		free(out.v);
+		return r;
+	}
+	if (out.n > 1)
+		qsort(out.v, out.n, sizeof(*out.v), cmp_range);
+	*ret = out.v;
+	*ret_n = out.n;
+	return 0;
+}
+
+int vss_store_data_ranges(const struct vss_volume *v, unsigned idx, struct vss_range **ret, size_t *ret_n)
+{
+	VEC(struct vss_range) out = { 0 };
+	const struct store *st;
+	int r = 0;
+
+	if (idx >= v->n || !v->stores[idx].info.has_data)
+		return -ENOENT;
+	st = &v->stores[idx];
+	for (size_t i = 0; i < st->meta.n && r >= 0; i++)
+		r = vec_push(&out, ((struct vss_range){ st->meta.v[i], BLK }));
+	for (size_t i = 0; i < st->nd && r >= 0; i++)
+		if (!(st->d[i].flags & D_FORWARDER) || (st->d[i].flags & D_OVERLAY))
+			r = vec_push(&out, ((struct vss_range){ st->d[i].store_off, BLK }));
 	if (r < 0) {
 		free(out.v);
 		return r;

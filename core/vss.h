@@ -162,6 +162,12 @@ struct src *vss_store_storage(const struct vss_volume *v, unsigned idx);
  * metadata blocks and the extents of its store file (range list). Caller frees.
  */
 int vss_store_ranges(const struct vss_volume *v, unsigned idx, struct vss_range **ret, size_t *ret_n);
+/*
+ * The byte ranges on its storage volume that store idx really uses: its
+ * metadata blocks and the data block of every descriptor (the range list may
+ * overstate the store file, which Windows shrinks). Sorted. Caller frees.
+ */
+int vss_store_data_ranges(const struct vss_volume *v, unsigned idx, struct vss_range **ret, size_t *ret_n);
 /* Offset of the VSS volume header sector (0x1e00) and its size. */
 #define VSS_HEADER_OFFSET 0x1e00u
 #define VSS_HEADER_SIZE 512u

@@ -177,8 +177,7 @@ static int check_foreign(struct volset *vs, const struct plan *p, size_t yi, uns
 			const struct vss_store_info *si = vss_volume_store(x, j);
 			_cleanup_free_ struct vss_range *rg = NULL;
 			size_t nrg;
-			bool survives = true, exists;
-			uint64_t size;
+			bool survives = true, covered;
 			char id[GUID_STRING_MAX];
 
 			if (xi == yi || vss_store_storage(x, j) != y->src)
@@ -186,7 +185,8 @@ static int check_foreign(struct volset *vs, const struct plan *p, size_t yi, uns
 			attached++;
 			if (j >= keep)
 				continue; /* dropped by its own volume's revert */
-			r = vss_store_ranges(x, j, &rg, &nrg);
+			/* what the store really uses: not overwritten, and still its own in y's reverted file system */
+			r = vss_store_data_ranges(x, j, &rg, &nrg);
 			if (r < 0)
 				return r;
 			if (any_overlap(rg, nrg, ublocks, nu))
@@ -194,10 +194,10 @@ static int check_foreign(struct volset *vs, const struct plan *p, size_t yi, uns
 			if (survives) {
 				if (!yview && (r = vss_view_src_new(y->vss, ky, &yview)) < 0)
 					return r;
-				r = winvol_file_ref_exists(yview, si->file_reference, &exists, &size);
+				r = winvol_file_covers(yview, si->file_reference, rg, nrg, &covered);
 				if (r < 0)
 					return r;
-				if (!exists)
+				if (!covered)
 					survives = false;
 			}
 			if (survives)

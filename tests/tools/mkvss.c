@@ -336,7 +336,7 @@ time_t time(time_t *t)
 struct opts {
 	const char *out;
 	uint64_t size, storage_size;
-	unsigned stores, files, change_pct, fill_pct;
+	unsigned stores, storage_stores, files, change_pct, fill_pct;
 	uint64_t seed;
 	bool overlays, forwarders, not_used, remote, no_states;
 	enum order order;
@@ -375,6 +375,13 @@ struct vol {
 	struct sr_guid id;    /* VSS volume id (header +64) */
 	uint64_t svi_mref;
 	struct piece cat[CAT_BLOCKS];
+	/* as a shadowed volume: its stores, where they live, what they still need */
+	struct store *st;
+	unsigned nst;
+	struct vol *sv;         /* where its store files live: itself, or storage.img */
+	const char *state_name; /* "state" or "storage-state": STATE-K.img, STATE-K.used */
+	uint8_t *needed;        /* blocks whose content at their last snapshot no store holds yet */
+	int work_fd;            /* (unlinked) image of that protected content, at the blocks' own offsets */
 };
 
 struct desc {
@@ -397,7 +404,8 @@ struct cand {
 };
 
 struct store {
-	unsigned k; /* 1-based */
+	struct vol *vol; /* the shadowed volume */
+	unsigned k;      /* 1-based */
 	struct sr_guid id, copy_id, set_id;
 	uint64_t ctime;
 	uint64_t mref, file_ref; /* the store file, on the storage volume */
@@ -424,12 +432,9 @@ struct nfile {
 struct gen {
 	struct opts o;
 	struct rng rng;
-	struct vol x, y;
-	struct vol *sv; /* where the store files live: &x, or &y with --remote-storage */
-	struct store *st;
-	uint8_t *needed; /* blocks of x whose content at their last snapshot no store holds yet */
-	int work_fd;     /* (unlinked) image of that protected content, at the blocks' own offsets */
+	struct vol x, y; /* y: storage.img, with --remote-storage */
 	VEC(struct nfile) files;
+	VEC(struct nfile) yfiles; /* storage.img's own files (--storage-stores) */
 	unsigned seq, n_patterns, interval;
 	uint64_t base_bytes; /* file data after populating: changes keep near it */
 	uint64_t log_page;
@@ -836,7 +841,7 @@ static bool cl_used(const uint8_t *bm, uint64_t c)
  * The free clusters we do not want are marked in use while libntfs-3g
  * allocates, then freed again.
  */
-static int alloc_aligned(struct gen *g, struct vol *v, ntfs_inode *ni, uint64_t size, struct piece_vec *pieces,
+static int alloc_aligned(struct vol *v, ntfs_inode *ni, uint64_t size, struct piece_vec *pieces,
 			 struct run_vec *runs)
 {
 	struct run_vec blocked = { 0 };
@@ -855,7 +860,7 @@ static int alloc_aligned(struct gen *g, struct vol *v, ntfs_inode *ni, uint64_t 
 		for (unsigned i = 0; i < 4 && allow; i++)
 			if (cl_used(v->lcnbmp, c0 + i))
 				allow = false;
-		if (allow && v == &g->x && bs_get(g->needed, b))
+		if (allow && v->needed && bs_get(v->needed, b))
 			allow = false;
 		/* the allocator splits its search at the zone borders: keep blocks astride them out */
 		if (allow && ((uint64_t)nv->mft_zone_start / 4 == b || (uint64_t)nv->mft_zone_end / 4 == b))
@@ -1036,7 +1041,7 @@ static void rec_header(uint8_t *b, uint32_t type, uint64_t rel, uint64_t own, ui
  * Make \System Volume Information\ and the catalog file (mounted), then
  * (unmounted) write the VSS header at 0x1e00 and an empty catalog.
  */
-static int vss_setup(struct gen *g, struct vol *v, const struct sr_guid *storage_id)
+static int vss_setup(struct vol *v, const struct sr_guid *storage_id)
 {
 	struct piece_vec pieces = { 0 };
 	struct run_vec runs = { 0 };
@@ -1054,7 +1059,7 @@ static int vss_setup(struct gen *g, struct vol *v, const struct sr_guid *storage
 	r = ncreate(v, v->svi_mref, VSS_NAME, false, &ni, &dni);
 	if (r < 0)
 		return r;
-	r = alloc_aligned(g, v, ni, CAT_BLOCKS * BLK, &pieces, &runs);
+	r = alloc_aligned(v, ni, CAT_BLOCKS * BLK, &pieces, &runs);
 	{
 		int r2 = nclose_in_dir(ni, dni);
 		if (r >= 0)
@@ -1098,12 +1103,12 @@ static void put_slot(uint8_t *cat, unsigned slot, const uint8_t *entry)
 	       128);
 }
 
-static void put_t2(const struct gen *g, uint8_t *cat, const struct store *s)
+static void put_t2(uint8_t *cat, const struct store *s)
 {
 	uint8_t e[128] = { 0 };
 
 	put_le64(e, 2);
-	put_le64(e + 8, g->x.size);
+	put_le64(e + 8, s->vol->size);
 	memcpy(e + 16, s->id.b, 16);
 	put_le64(e + 32, s->k);
 	put_le64(e + 40, 0x40);
@@ -1127,9 +1132,10 @@ static void put_t3(uint8_t *cat, const struct store *s)
 	put_slot(cat, s->t3_slot, e);
 }
 
-/* Write v's catalog: type-2 entries (t2) and/or type-3 entries (t3) of every store. */
-static int write_catalog(struct gen *g, struct vol *v, bool t2, bool t3)
+/* Write v's catalog: the type-2 entries of v's own stores, the type-3 entries of the stores kept on v. */
+static int write_catalog(struct gen *g, struct vol *v)
 {
+	struct vol *vs[2] = { &g->x, &g->y };
 	_cleanup_free_ uint8_t *cat = calloc(CAT_BLOCKS, BLK);
 	int r;
 
@@ -1138,12 +1144,13 @@ static int write_catalog(struct gen *g, struct vol *v, bool t2, bool t3)
 	for (unsigned i = 0; i < CAT_BLOCKS; i++)
 		rec_header(cat + (size_t)i * BLK, REC_CATALOG, (uint64_t)i * BLK, v->cat[i].vol_off,
 			   i + 1 < CAT_BLOCKS ? v->cat[i + 1].vol_off : 0);
-	for (unsigned k = 0; k < g->o.stores; k++) {
-		if (t2)
-			put_t2(g, cat, &g->st[k]);
-		if (t3)
-			put_t3(cat, &g->st[k]);
-	}
+	for (unsigned i = 0; i < 2; i++)
+		for (unsigned k = 0; k < vs[i]->nst; k++) {
+			if (vs[i] == v)
+				put_t2(cat, &vs[i]->st[k]);
+			if (vs[i]->sv == v)
+				put_t3(cat, &vs[i]->st[k]);
+		}
 	for (unsigned i = 0; i < CAT_BLOCKS; i++) {
 		r = pwrite_full(v->fd, cat + (size_t)i * BLK, BLK, v->cat[i].vol_off);
 		if (r < 0)
@@ -1155,25 +1162,55 @@ static int write_catalog(struct gen *g, struct vol *v, bool t2, bool t3)
 /*
  * Catalog slots. paired: T2 s1, T3 s1, T2 s2, ...; reversed: that sequence
  * backwards (each T3 before its T2); scattered: random slots over the 4
- * blocks with gaps, a T3 never next to its T2. With the storage elsewhere, a
- * catalog holds only one kind and the sequence is just s1, s2, ...
+ * blocks with gaps, a T3 never next to its T2. With the storage elsewhere,
+ * the volume's catalog holds only its type-2 entries (s1, s2, ...) and the
+ * storage volume's catalog the type-3 entries, after the pairs of the storage
+ * volume's own stores (--storage-stores) when it has some.
  */
 static int assign_slots(struct gen *g)
 {
-	unsigned n = g->o.stores, per = g->o.remote ? 1 : 2;
+	unsigned n = g->x.nst, m = g->o.remote ? g->y.nst : 0, per = g->o.remote ? 1 : 2;
 	_cleanup_free_ uint8_t *used2 = calloc(1, CAT_SLOTS), *used3 = calloc(1, CAT_SLOTS);
 
 	if (!used2 || !used3)
 		return -ENOMEM;
+	/* the storage volume's own stores: paired in its catalog, first */
+	for (unsigned k = 0; k < m; k++) {
+		struct store *s = &g->y.st[k];
+		switch (g->o.order) {
+		case ORDER_PAIRED:
+			s->t2_slot = 2 * k;
+			s->t3_slot = 2 * k + 1;
+			break;
+		case ORDER_REVERSED:
+			s->t3_slot = (m - 1 - k) * 2;
+			s->t2_slot = (m - 1 - k) * 2 + 1;
+			break;
+		case ORDER_SCATTERED: {
+			unsigned a, b;
+			do
+				a = (unsigned)rng_below(&g->rng, CAT_SLOTS);
+			while (used3[a]);
+			used3[a] = 1;
+			do
+				b = (unsigned)rng_below(&g->rng, CAT_SLOTS);
+			while (used3[b] || b + 1 == a || a + 1 == b);
+			used3[b] = 1;
+			s->t2_slot = a;
+			s->t3_slot = b;
+			break;
+		}
+		}
+	}
 	for (unsigned k = 0; k < n; k++) {
-		struct store *s = &g->st[k];
+		struct store *s = &g->x.st[k];
 		switch (g->o.order) {
 		case ORDER_PAIRED:
 			s->t2_slot = k * per;
-			s->t3_slot = k * per + per - 1;
+			s->t3_slot = k * per + per - 1 + 2 * m;
 			break;
 		case ORDER_REVERSED:
-			s->t3_slot = (n - 1 - k) * per;
+			s->t3_slot = (n - 1 - k) * per + 2 * m;
 			s->t2_slot = (n - 1 - k) * per + per - 1;
 			break;
 		case ORDER_SCATTERED: {
@@ -1528,27 +1565,103 @@ static int do_changes(struct gen *g, struct store *s)
 	return 0;
 }
 
+/*
+ * The storage volume's own files (--storage-stores): a few files of random
+ * data in the root directory, some of them rewritten, one grown and one
+ * created in every interval, so that its own shadow copies have something to
+ * protect besides its metadata.
+ */
+static int ycreate(struct gen *g, uint64_t size)
+{
+	ntfs_inode *ni, *dni;
+	struct nfile f = { 0 };
+	int r;
+
+	snprintf(f.name, sizeof(f.name), "y%05u.dat", g->seq++);
+	r = ncreate(&g->y, FILE_root, f.name, false, &ni, &dni);
+	if (r < 0)
+		return r;
+	r = fwrite_data(g, ni, -1, 0, size);
+	{
+		int r2 = nclose_in_dir(ni, dni);
+		if (r >= 0)
+			r = r2;
+	}
+	if (r < 0)
+		return r;
+	f.mref = ni->mft_no;
+	f.parent = FILE_root;
+	f.size = size;
+	f.pattern = -1;
+	f.alive = true;
+	return vec_push(&g->yfiles, f);
+}
+
+static int ywrite(struct gen *g, struct nfile *f, uint64_t off, uint64_t len)
+{
+	ntfs_inode *ni = iopen(&g->y, f->mref);
+	int r;
+
+	if (!ni)
+		return sr_fail(n3g_err(-EIO), "cannot open inode %" PRIu64 " of '%s'", f->mref, g->y.path);
+	r = fwrite_data(g, ni, -1, off, len);
+	if (ntfs_inode_close(ni) < 0 && r >= 0)
+		r = n3g_err(-EIO);
+	if (r >= 0)
+		f->size = MAX(f->size, off + len);
+	return r;
+}
+
+static int ypopulate(struct gen *g)
+{
+	for (unsigned i = 0; i < 8; i++) {
+		int r = ycreate(g, rng_range(&g->rng, 16, 256) << 12);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int ychanges(struct gen *g)
+{
+	size_t n = g->yfiles.n;
+	int r = 0;
+
+	for (unsigned i = 0; i < 4 && r >= 0; i++) {
+		struct nfile *f = &g->yfiles.v[rng_below(&g->rng, n)];
+		uint64_t len = MIN(f->size, rng_range(&g->rng, 1, 32) << 12);
+		r = ywrite(g, f, rng_below(&g->rng, f->size - len + 1), len);
+	}
+	if (r >= 0) {
+		struct nfile *f = &g->yfiles.v[rng_below(&g->rng, n)];
+		r = ywrite(g, f, f->size, rng_range(&g->rng, 1, 16) << 12);
+	}
+	if (r >= 0)
+		r = ycreate(g, rng_range(&g->rng, 1, 64) << 12);
+	return r;
+}
+
 /* ---------------------------------------------------------------------- */
 /* store files and snapshots */
 
-static unsigned bitmap_blocks(const struct gen *g)
+static unsigned bitmap_blocks(const struct vol *v)
 {
-	return (unsigned)((g->x.nblocks / 8 + BITMAP_BYTES_PER_BLOCK) / BITMAP_BYTES_PER_BLOCK);
+	return (unsigned)((v->nblocks / 8 + BITMAP_BYTES_PER_BLOCK) / BITMAP_BYTES_PER_BLOCK);
 }
 
 /* Blocks the store needs for metadata alone (header, list, range list, bitmaps). */
-static unsigned meta_blocks(const struct gen *g, const struct store *s)
+static unsigned meta_blocks(const struct store *s)
 {
-	return 3 + bitmap_blocks(g) * (s->k >= 2 ? 2 : 1);
+	return 3 + bitmap_blocks(s->vol) * (s->k >= 2 ? 2 : 1);
 }
 
 /* Create store k's file, preallocated for its metadata and an estimate of its copy-on-write data. */
-static int store_create(struct gen *g, struct store *s, uint64_t est_blocks)
+static int store_create(struct store *s, uint64_t est_blocks)
 {
-	struct vol *v = g->sv;
+	struct vol *v = s->vol->sv;
 	ntfs_inode *ni, *dni;
 	char name[2 * GUID_STRING_MAX + 8], id[GUID_STRING_MAX];
-	uint64_t blocks = meta_blocks(g, s) + est_blocks;
+	uint64_t blocks = meta_blocks(s) + est_blocks;
 	int r;
 
 	snprintf(name, sizeof(name), "%s" VSS_NAME, guid_format_braced(&s->id, id));
@@ -1557,7 +1670,7 @@ static int store_create(struct gen *g, struct store *s, uint64_t est_blocks)
 		return r;
 	s->mref = ni->mft_no;
 	s->file_ref = ni->mft_no | (uint64_t)le16_to_cpu(ni->mrec->sequence_number) << 48;
-	r = alloc_aligned(g, v, ni, blocks * BLK, &s->pieces, &s->runs);
+	r = alloc_aligned(v, ni, blocks * BLK, &s->pieces, &s->runs);
 	{
 		int r2 = nclose_in_dir(ni, dni);
 		if (r >= 0)
@@ -1570,9 +1683,9 @@ static int store_create(struct gen *g, struct store *s, uint64_t est_blocks)
 }
 
 /* Grow store s's file to hold at least want pieces (mounts its volume). */
-static int store_extend(struct gen *g, struct store *s, size_t want)
+static int store_extend(struct store *s, size_t want)
 {
-	struct vol *v = g->sv;
+	struct vol *v = s->vol->sv;
 	ntfs_inode *ni;
 	size_t have = s->pieces.n;
 	int r;
@@ -1589,7 +1702,7 @@ static int store_extend(struct gen *g, struct store *s, size_t want)
 		if (na)
 			ntfs_attr_close(na);
 		/* pieces are whole blocks of the file; grow the file by what is missing, plus some slack */
-		r = alloc_aligned(g, v, ni, cur + (uint64_t)(want - have + 4 + want / 16) * BLK, &s->pieces, &s->runs);
+		r = alloc_aligned(v, ni, cur + (uint64_t)(want - have + 4 + want / 16) * BLK, &s->pieces, &s->runs);
 		if (ntfs_inode_close(ni) < 0 && r >= 0)
 			r = n3g_err(-EIO);
 	}
@@ -1605,12 +1718,12 @@ static int store_extend(struct gen *g, struct store *s, size_t want)
 	return 0;
 }
 
-static char *out_path(const struct gen *g, const char *fmt, unsigned k)
+/* Where the expected view of store s goes: STATE-K.EXT, STATE being "state" or "storage-state". */
+static char *state_path(const struct gen *g, const struct store *s, const char *ext)
 {
-	char name[64], *p;
+	char *p;
 
-	snprintf(name, sizeof(name), fmt, k);
-	if (asprintf(&p, "%s/%s", g->o.out, name) < 0)
+	if (asprintf(&p, "%s/%s-%u.%s", g->o.out, s->vol->state_name, s->k, ext) < 0)
 		return NULL;
 	return p;
 }
@@ -1688,9 +1801,8 @@ static int copy_blocks(int src, int fd, const uint8_t *blocks, uint64_t nblocks)
  * The last block (backup boot sector, outside $Bitmap) always counts, as on
  * Windows.
  */
-static uint64_t compute_in_use(const struct gen *g, uint8_t *out)
+static uint64_t compute_in_use(const struct vol *v, uint8_t *out)
 {
-	const struct vol *v = &g->x;
 	uint64_t n = 0;
 
 	if (out)
@@ -1710,19 +1822,19 @@ static uint64_t compute_in_use(const struct gen *g, uint8_t *out)
 
 static int write_used(const struct gen *g, const struct store *s)
 {
-	_cleanup_free_ char *p = out_path(g, "state-%u.used", s->k);
+	_cleanup_free_ char *p = state_path(g, s, "used");
 	struct buf b = BUF_INIT;
 	int r = 0;
 
 	if (!p)
 		return -ENOMEM;
-	for (uint64_t i = 0; i < g->x.nblocks && r >= 0;) {
+	for (uint64_t i = 0; i < s->vol->nblocks && r >= 0;) {
 		uint64_t j;
 		if (!bs_get(s->in_use, i)) {
 			i++;
 			continue;
 		}
-		for (j = i; j < g->x.nblocks && bs_get(s->in_use, j); j++)
+		for (j = i; j < s->vol->nblocks && bs_get(s->in_use, j); j++)
 			;
 		r = buf_printf(&b, "%" PRIu64 " %" PRIu64 "\n", i, j - i);
 		i = j;
@@ -1739,7 +1851,8 @@ static int write_used(const struct gen *g, const struct store *s)
  */
 static int snapshot(struct gen *g, struct store *s)
 {
-	uint64_t nb = g->x.nblocks;
+	struct vol *v = s->vol;
+	uint64_t nb = v->nblocks;
 	_cleanup_free_ uint8_t *fresh = bs_new(nb);
 	int r;
 
@@ -1748,12 +1861,12 @@ static int snapshot(struct gen *g, struct store *s)
 	s->copied = bs_new(nb);
 	if (!fresh || !s->in_use || !s->bitmap || !s->copied)
 		return -ENOMEM;
-	s->n_in_use = compute_in_use(g, s->in_use);
+	s->n_in_use = compute_in_use(v, s->in_use);
 	for (uint64_t b = 0; b < nb; b++) {
 		if (!bs_get(s->in_use, b)) {
 			bs_set(s->bitmap, b);
-		} else if (!bs_get(g->needed, b)) {
-			bs_set(g->needed, b);
+		} else if (!bs_get(v->needed, b)) {
+			bs_set(v->needed, b);
 			bs_set(fresh, b);
 		}
 	}
@@ -1761,7 +1874,7 @@ static int snapshot(struct gen *g, struct store *s)
 	 * The protected content: blocks needed before are unchanged since (or
 	 * they would have been copied), so only the newly protected ones are read.
 	 */
-	r = copy_blocks(g->x.fd, g->work_fd, fresh, nb);
+	r = copy_blocks(v->fd, v->work_fd, fresh, nb);
 	if (r < 0)
 		return sr_fail(r, "cannot copy to the work image: %s", strerror(-r));
 	if (s->k >= 2) {
@@ -1775,16 +1888,16 @@ static int snapshot(struct gen *g, struct store *s)
 				bs_set(s->prev, b);
 	}
 	if (!g->o.no_states) {
-		_cleanup_free_ char *p = out_path(g, "state-%u.img", s->k);
+		_cleanup_free_ char *p = state_path(g, s, "img");
 		_cleanup_close_ int fd = -1;
 		if (!p)
 			return -ENOMEM;
 		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0)
 			return sr_fail(-errno, "cannot create '%s': %s", p, strerror(errno));
-		if (ftruncate(fd, (off_t)g->x.size) < 0)
+		if (ftruncate(fd, (off_t)v->size) < 0)
 			return sr_fail(-errno, "cannot size '%s': %s", p, strerror(errno));
-		r = copy_blocks(g->x.fd, fd, s->in_use, nb);
+		r = copy_blocks(v->fd, fd, s->in_use, nb);
 		if (r < 0)
 			return sr_fail(r, "cannot copy to '%s': %s", p, strerror(-r));
 	}
@@ -1810,25 +1923,25 @@ static void cow_free(struct cow *c)
 }
 
 /* The needed blocks of x whose content now differs from their protected content (the work image). */
-static int find_changed(struct gen *g, struct cow *c)
+static int find_changed(struct gen *g, struct vol *v, struct cow *c)
 {
 	_cleanup_free_ uint8_t *a = malloc((size_t)CHUNK_BLOCKS * BLK), *b = malloc((size_t)CHUNK_BLOCKS * BLK);
-	uint64_t nb = g->x.nblocks;
+	uint64_t nb = v->nblocks;
 	int r;
 
 	if (!a || !b)
 		return -ENOMEM;
 	for (uint64_t i = 0; i < nb;) {
 		uint64_t j;
-		if (!bs_get(g->needed, i)) {
+		if (!bs_get(v->needed, i)) {
 			i++;
 			continue;
 		}
-		for (j = i; j < nb && j - i < CHUNK_BLOCKS && bs_get(g->needed, j); j++)
+		for (j = i; j < nb && j - i < CHUNK_BLOCKS && bs_get(v->needed, j); j++)
 			;
-		r = pread_full(g->x.fd, a, (size_t)(j - i) * BLK, i * BLK);
+		r = pread_full(v->fd, a, (size_t)(j - i) * BLK, i * BLK);
 		if (r >= 0)
-			r = pread_full(g->work_fd, b, (size_t)(j - i) * BLK, i * BLK);
+			r = pread_full(v->work_fd, b, (size_t)(j - i) * BLK, i * BLK);
 		if (r < 0)
 			return sr_fail(r, "cannot read blocks %" PRIu64 "..%" PRIu64, i, j);
 		for (uint64_t x = i; x < j; x++) {
@@ -1852,13 +1965,13 @@ static int find_changed(struct gen *g, struct cow *c)
  * forwarders in one store (the chained-move rule of vss-format.md §4.1 would
  * otherwise rewrite them); forwarders go last in the list.
  */
-static int find_forwarders(struct gen *g, struct cow *c)
+static int find_forwarders(struct vol *v, struct cow *c)
 {
-	_cleanup_free_ uint8_t *in_use = bs_new(g->x.nblocks), *targets = bs_new(g->x.nblocks),
+	_cleanup_free_ uint8_t *in_use = bs_new(v->nblocks), *targets = bs_new(v->nblocks),
 			       *a = malloc((size_t)CHUNK_BLOCKS * BLK), *old = malloc(BLK);
 	_cleanup_free_ uint32_t *next = NULL;
 	struct u64map first;
-	uint64_t nb = g->x.nblocks, n_src = 0;
+	uint64_t nb = v->nblocks, n_src = 0;
 	int r = 0;
 
 	if (!in_use || !targets || !a || !old)
@@ -1880,7 +1993,7 @@ static int find_forwarders(struct gen *g, struct cow *c)
 	}
 	if (!n_src)
 		goto out;
-	compute_in_use(g, in_use);
+	compute_in_use(v, in_use);
 	for (uint64_t i = 0; i < nb;) {
 		uint64_t j;
 		if (!bs_get(in_use, i)) {
@@ -1889,7 +2002,7 @@ static int find_forwarders(struct gen *g, struct cow *c)
 		}
 		for (j = i; j < nb && j - i < CHUNK_BLOCKS && bs_get(in_use, j); j++)
 			;
-		r = pread_full(g->x.fd, a, (size_t)(j - i) * BLK, i * BLK);
+		r = pread_full(v->fd, a, (size_t)(j - i) * BLK, i * BLK);
 		if (r < 0)
 			goto out;
 		for (uint64_t y = i; y < j; y++) {
@@ -1901,7 +2014,7 @@ static int find_forwarders(struct gen *g, struct cow *c)
 				uint64_t x = c->blocks.v[idx];
 				if (c->target.v[idx] != UINT64_MAX || x == y)
 					continue;
-				r = pread_full(g->work_fd, old, BLK, x * BLK);
+				r = pread_full(v->work_fd, old, BLK, x * BLK);
 				if (r < 0)
 					goto out;
 				if (memcmp(old, cur, BLK) != 0)
@@ -1966,7 +2079,7 @@ static int plan_store(struct gen *g, struct store *s, const struct cow *c, struc
 	int r = 0;
 
 	/* overlays: the rewritten block (copy + overlay) and the untouched one (overlay only, with an extension) */
-	if (g->o.overlays) {
+	if (g->o.overlays && s->vol == &g->x) {
 		const struct cand *cs[2] = { &s->cand_copy, &s->cand_only };
 		for (unsigned i = 0; i < 2; i++) {
 			struct overlay *o = &p->ov[p->n_ov];
@@ -2058,17 +2171,18 @@ static unsigned div_up(size_t a, size_t b)
 	return (unsigned)((a + b - 1) / b);
 }
 
-static size_t pieces_needed(const struct gen *g, const struct store *s, const struct plan *p)
+static size_t pieces_needed(const struct store *s, const struct plan *p)
 {
 	unsigned nlist = MAX(1u, div_up(p->d.n, DESCS_PER_BLOCK)), nrange = MAX(1u, div_up(range_entries(s), RANGES_PER_BLOCK));
 
-	return meta_blocks(g, s) + (nlist - 1) + (nrange - 1) + p->n_data;
+	return meta_blocks(s) + (nlist - 1) + (nrange - 1) + p->n_data;
 }
 
-static int write_bitmap(const struct gen *g, struct vol *v, const uint8_t *bm, const struct piece *pc, unsigned n)
+/* Write a bitmap over the blocks of shadowed volume w to pieces pc of a store file on v. */
+static int write_bitmap(const struct vol *w, struct vol *v, const uint8_t *bm, const struct piece *pc, unsigned n)
 {
 	_cleanup_free_ uint8_t *b = malloc(BLK);
-	size_t bytes = (size_t)((g->x.nblocks + 7) / 8);
+	size_t bytes = (size_t)((w->nblocks + 7) / 8);
 	int r;
 
 	if (!b)
@@ -2090,12 +2204,12 @@ static int write_bitmap(const struct gen *g, struct vol *v, const uint8_t *bm, c
 /* Write store s: data blocks, overlay data, then its metadata. */
 static int write_store(struct gen *g, struct store *s, struct plan *p)
 {
-	struct vol *v = g->sv;
+	struct vol *v = s->vol->sv;
 	_cleanup_free_ uint8_t *b = malloc(BLK);
 	_cleanup_free_ struct piece *data = NULL, *lists = NULL, *ranges = NULL;
-	unsigned nbm = bitmap_blocks(g), nlist = MAX(1u, div_up(p->d.n, DESCS_PER_BLOCK));
+	unsigned nbm = bitmap_blocks(s->vol), nlist = MAX(1u, div_up(p->d.n, DESCS_PER_BLOCK));
 	unsigned nre = range_entries(s), nrange = MAX(1u, div_up(nre, RANGES_PER_BLOCK));
-	size_t cur = meta_blocks(g, s);
+	size_t cur = meta_blocks(s);
 	const struct piece *pc = s->pieces.v;
 	size_t info_len, ml = strlen(g->o.machine);
 	int r;
@@ -2118,7 +2232,7 @@ static int write_store(struct gen *g, struct store *s, struct plan *p)
 
 	/* the old content of each copied block */
 	for (size_t i = 0; i < p->copy_src.n; i++) {
-		r = pread_full(g->work_fd, b, BLK, p->copy_src.v[i] * BLK);
+		r = pread_full(s->vol->work_fd, b, BLK, p->copy_src.v[i] * BLK);
 		if (r >= 0)
 			r = pwrite_full(v->fd, b, BLK, data[i].vol_off);
 		if (r < 0)
@@ -2200,9 +2314,9 @@ static int write_store(struct gen *g, struct store *s, struct plan *p)
 		(void)nre;
 	}
 	/* bitmaps */
-	r = write_bitmap(g, v, s->bitmap, pc + 3, nbm);
+	r = write_bitmap(s->vol, v, s->bitmap, pc + 3, nbm);
 	if (r >= 0 && s->prev)
-		r = write_bitmap(g, v, s->prev, pc + 3 + nbm, nbm);
+		r = write_bitmap(s->vol, v, s->prev, pc + 3 + nbm, nbm);
 	if (r < 0)
 		return r;
 	/* store header and store information */
@@ -2265,14 +2379,14 @@ static int finish_store(struct gen *g, struct store *s)
 		size_t need;
 		cow_free(&c);
 		plan_free(&pl);
-		r = find_changed(g, &c);
-		if (r >= 0 && g->o.forwarders)
-			r = find_forwarders(g, &c);
+		r = find_changed(g, s->vol, &c);
+		if (r >= 0 && g->o.forwarders && s->vol == &g->x)
+			r = find_forwarders(s->vol, &c);
 		if (r >= 0)
 			r = plan_store(g, s, &c, &pl);
 		if (r < 0)
 			goto out;
-		need = pieces_needed(g, s, &pl);
+		need = pieces_needed(s, &pl);
 		if (need <= s->pieces.n)
 			break;
 		if (round > 8) {
@@ -2280,7 +2394,7 @@ static int finish_store(struct gen *g, struct store *s)
 			goto out;
 		}
 		/* growing the file changes the volume (MFT, $Bitmap): look again */
-		r = store_extend(g, s, need);
+		r = store_extend(s, need);
 		if (r < 0)
 			goto out;
 	}
@@ -2288,9 +2402,9 @@ static int finish_store(struct gen *g, struct store *s)
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < c.blocks.n; i++)
-		bs_clear(g->needed, c.blocks.v[i]);
+		bs_clear(s->vol->needed, c.blocks.v[i]);
 	if (!g->o.no_states) {
-		_cleanup_free_ char *p = out_path(g, "state-%u.img", s->k);
+		_cleanup_free_ char *p = state_path(g, s, "img");
 		_cleanup_close_ int fd = -1;
 		if (!p) {
 			r = -ENOMEM;
@@ -2317,10 +2431,55 @@ out:
 /* ---------------------------------------------------------------------- */
 /* manifest */
 
+/* The stores of shadowed volume v, for the manifest. */
+static void write_stores_json(const struct gen *g, struct json *j, const struct vol *v)
+{
+	char tmp[64], id[GUID_STRING_MAX], t[FILETIME_STRING_MAX];
+
+	json_arr_begin(j);
+	for (unsigned k = 0; k < v->nst; k++) {
+		const struct store *s = &v->st[k];
+		json_obj_begin(j);
+		json_ku64(j, "index", s->k);
+		json_kstr(j, "store_id", guid_format(&s->id, id));
+		json_kstr(j, "shadow_id", guid_format(&s->copy_id, id));
+		json_kstr(j, "set_id", guid_format(&s->set_id, id));
+		json_ku64(j, "creation_filetime", s->ctime);
+		json_kstr(j, "creation_time", filetime_format(s->ctime, t, sizeof(t)));
+		snprintf(tmp, sizeof(tmp), "0x%x", g->o.context);
+		json_kstr(j, "context", tmp);
+		json_ku64(j, "context_value", g->o.context);
+		snprintf(tmp, sizeof(tmp), "0x%08x", g->o.attributes);
+		json_kstr(j, "attributes", tmp);
+		json_ku64(j, "attributes_value", g->o.attributes);
+		json_ku64(j, "volume_size", v->size);
+		json_ku64(j, "descriptors", s->n_desc);
+		json_ku64(j, "copies", s->n_copies);
+		json_ku64(j, "overlays", s->n_overlays);
+		json_ku64(j, "overlay_blocks", s->n_overlay_blocks);
+		json_ku64(j, "forwarders", s->n_fwd);
+		json_ku64(j, "not_used", s->n_not_used);
+		json_ku64(j, "cow_blocks", s->n_cow);
+		json_ku64(j, "blocks_in_use", s->n_in_use);
+		json_ku64(j, "store_file_blocks", s->pieces.n);
+		json_ku64(j, "store_header_offset", s->hdr_off);
+		json_ku64(j, "catalog_t2_slot", s->t2_slot);
+		json_ku64(j, "catalog_t3_slot", s->t3_slot);
+		json_kstr(j, "volume", v->name);
+		json_kstr(j, "storage", v->sv->name);
+		snprintf(tmp, sizeof(tmp), "%s-%u.img", v->state_name, s->k);
+		json_kstr(j, "state", tmp);
+		snprintf(tmp, sizeof(tmp), "%s-%u.used", v->state_name, s->k);
+		json_kstr(j, "used", tmp);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
 static int write_manifest(struct gen *g)
 {
 	_cleanup_free_ char *p = NULL;
-	char tmp[64], id[GUID_STRING_MAX], t[FILETIME_STRING_MAX];
+	char id[GUID_STRING_MAX];
 	static const char *orders[] = { "paired", "reversed", "scattered" };
 	struct json j;
 	FILE *f;
@@ -2336,10 +2495,10 @@ static int write_manifest(struct gen *g)
 	json_ku64(&j, "seed", g->o.seed);
 	json_ku64(&j, "block_size", BLK);
 	json_kstr(&j, "volume", g->x.name);
-	json_kstr(&j, "storage", g->sv->name);
+	json_kstr(&j, "storage", g->x.sv->name);
 	json_ku64(&j, "volume_size", g->x.size);
 	json_kstr(&j, "volume_id", guid_format(&g->x.id, id));
-	json_kstr(&j, "storage_volume_id", guid_format(&g->sv->id, id));
+	json_kstr(&j, "storage_volume_id", guid_format(&g->x.sv->id, id));
 	json_kbool(&j, "remote_storage", g->o.remote);
 	json_kstr(&j, "catalog_order", orders[g->o.order]);
 	json_kbool(&j, "libvshadow_readable", g->o.order == ORDER_PAIRED && !g->o.remote);
@@ -2350,44 +2509,11 @@ static int write_manifest(struct gen *g)
 	json_ku64(&j, "change_pct", g->o.change_pct);
 	json_ku64(&j, "files", g->o.files);
 	json_key(&j, "stores");
-	json_arr_begin(&j);
-	for (unsigned k = 0; k < g->o.stores; k++) {
-		const struct store *s = &g->st[k];
-		json_obj_begin(&j);
-		json_ku64(&j, "index", s->k);
-		json_kstr(&j, "store_id", guid_format(&s->id, id));
-		json_kstr(&j, "shadow_id", guid_format(&s->copy_id, id));
-		json_kstr(&j, "set_id", guid_format(&s->set_id, id));
-		json_ku64(&j, "creation_filetime", s->ctime);
-		json_kstr(&j, "creation_time", filetime_format(s->ctime, t, sizeof(t)));
-		snprintf(tmp, sizeof(tmp), "0x%x", g->o.context);
-		json_kstr(&j, "context", tmp);
-		json_ku64(&j, "context_value", g->o.context);
-		snprintf(tmp, sizeof(tmp), "0x%08x", g->o.attributes);
-		json_kstr(&j, "attributes", tmp);
-		json_ku64(&j, "attributes_value", g->o.attributes);
-		json_ku64(&j, "volume_size", g->x.size);
-		json_ku64(&j, "descriptors", s->n_desc);
-		json_ku64(&j, "copies", s->n_copies);
-		json_ku64(&j, "overlays", s->n_overlays);
-		json_ku64(&j, "overlay_blocks", s->n_overlay_blocks);
-		json_ku64(&j, "forwarders", s->n_fwd);
-		json_ku64(&j, "not_used", s->n_not_used);
-		json_ku64(&j, "cow_blocks", s->n_cow);
-		json_ku64(&j, "blocks_in_use", s->n_in_use);
-		json_ku64(&j, "store_file_blocks", s->pieces.n);
-		json_ku64(&j, "store_header_offset", s->hdr_off);
-		json_ku64(&j, "catalog_t2_slot", s->t2_slot);
-		json_ku64(&j, "catalog_t3_slot", s->t3_slot);
-		json_kstr(&j, "volume", g->x.name);
-		json_kstr(&j, "storage", g->sv->name);
-		snprintf(tmp, sizeof(tmp), "state-%u.img", s->k);
-		json_kstr(&j, "state", tmp);
-		snprintf(tmp, sizeof(tmp), "state-%u.used", s->k);
-		json_kstr(&j, "used", tmp);
-		json_obj_end(&j);
+	write_stores_json(g, &j, &g->x);
+	if (g->o.remote) {
+		json_key(&j, "storage_stores");
+		write_stores_json(g, &j, &g->y);
 	}
-	json_arr_end(&j);
 	json_obj_end(&j);
 	json_end(&j);
 	r = ferror(f) ? -EIO : 0;
@@ -2398,93 +2524,151 @@ static int write_manifest(struct gen *g)
 
 /* ---------------------------------------------------------------------- */
 
+/* Make v a shadowed volume with n stores kept on sv. */
+static int shadowed_init(struct gen *g, struct vol *v, unsigned n, struct vol *sv, const char *state_name)
+{
+	v->nst = n;
+	v->sv = sv;
+	v->state_name = state_name;
+	v->st = calloc(n, sizeof(*v->st));
+	v->needed = bs_new(v->nblocks);
+	if (!v->st || !v->needed)
+		return -ENOMEM;
+	for (unsigned k = 0; k < n; k++) {
+		v->st[k].vol = v;
+		v->st[k].k = k + 1;
+	}
+	/* a sparse scratch image next to the outputs, gone when we exit */
+	v->work_fd = open(g->o.out, O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+	if (v->work_fd < 0)
+		return sr_fail(-errno, "cannot create a work file in '%s': %s", g->o.out, strerror(errno));
+	if (ftruncate(v->work_fd, (off_t)v->size) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Store files and the first snapshot: the store-1 files of x (and y), then snapshot 1 of each. */
+static int first_snapshot(struct gen *g)
+{
+	struct vol *x = &g->x, *y = &g->y;
+	int r = vol_mount(x->sv);
+
+	if (r >= 0) {
+		r = store_create(&x->st[0], MAX(8, compute_in_use(x, NULL) * g->o.change_pct / 100 + 16));
+		if (r >= 0 && y->nst)
+			r = store_create(&y->st[0], compute_in_use(y, NULL) / 16 + 16);
+		int r2 = vol_umount(x->sv);
+		if (r >= 0)
+			r = r2;
+	}
+	if (r >= 0)
+		r = snapshot(g, &x->st[0]);
+	if (r >= 0 && y->nst)
+		r = snapshot(g, &y->st[0]);
+	return r;
+}
+
+/*
+ * Interval k (0-based) on storage.img when it has shadow copies of its own:
+ * its own files change, and the file of its next store is made (its
+ * snapshots are taken at the same moments as the volume's).
+ */
+static int ystep(struct gen *g, unsigned k)
+{
+	struct vol *y = &g->y;
+	int r = vol_mount(y);
+
+	if (r < 0)
+		return r;
+	r = ychanges(g);
+	if (r >= 0 && k + 1 < y->nst)
+		r = store_create(&y->st[k + 1], y->st[k].n_in_use / 16 + 16);
+	{
+		int r2 = vol_umount(y);
+		if (r >= 0)
+			r = r2;
+	}
+	return r;
+}
+
 static int generate(struct gen *g)
 {
 	double t0 = now_sec();
-	unsigned n = g->o.stores;
+	struct vol *x = &g->x, *y = &g->y;
+	unsigned n = g->o.stores, m = g->o.storage_stores;
 	uint64_t est;
 	int r;
 
 	g->buf = malloc(1u << 20);
-	g->st = calloc(n, sizeof(*g->st));
-	if (!g->buf || !g->st)
+	if (!g->buf)
 		return -ENOMEM;
 	r = mkdir_p(g->o.out, 0755);
 	if (r < 0)
 		return sr_fail(r, "cannot create '%s': %s", g->o.out, strerror(-r));
 
-	r = vol_create(g, &g->x, "volume.img", g->o.size, "mkvss");
+	r = vol_create(g, x, "volume.img", g->o.size, "mkvss");
+	if (r >= 0)
+		r = shadowed_init(g, x, n, x, "state");
 	if (r < 0)
 		return r;
-	g->needed = bs_new(g->x.nblocks);
-	if (!g->needed)
-		return -ENOMEM;
-	/* a sparse scratch image next to the outputs, gone when we exit */
-	g->work_fd = open(g->o.out, O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
-	if (g->work_fd < 0)
-		return sr_fail(-errno, "cannot create a work file in '%s': %s", g->o.out, strerror(errno));
-	if (ftruncate(g->work_fd, (off_t)g->x.size) < 0)
-		return -errno;
-	g->sv = &g->x;
 	if (g->o.remote) {
-		r = vol_create(g, &g->y, "storage.img", g->o.storage_size, "mkvss-storage");
+		r = vol_create(g, y, "storage.img", g->o.storage_size, "mkvss-storage");
+		if (r >= 0 && m)
+			r = shadowed_init(g, y, m, y, "storage-state");
 		if (r < 0)
 			return r;
-		g->sv = &g->y;
+		x->sv = y;
 	}
 	for (unsigned k = 0; k < n; k++) {
-		struct store *s = &g->st[k];
-		s->k = k + 1;
+		struct store *s = &x->st[k];
 		rng_guid(&g->rng, &s->id);
 		rng_guid(&g->rng, &s->copy_id);
 		rng_guid(&g->rng, &s->set_id);
 		s->ctime = FT_2024 + (uint64_t)(k + 1) * FT_HOUR + rng_below(&g->rng, FT_HOUR / 2);
+	}
+	/* storage.img's snapshot k is taken with the volume's: one snapshot set of two volumes */
+	for (unsigned k = 0; k < m; k++) {
+		struct store *s = &y->st[k];
+		rng_guid(&g->rng, &s->id);
+		rng_guid(&g->rng, &s->copy_id);
+		s->set_id = x->st[k].set_id;
+		s->ctime = x->st[k].ctime;
 	}
 	r = assign_slots(g);
 	if (r < 0)
 		return r;
 
 	r = populate(g);
+	if (r >= 0 && m)
+		r = ypopulate(g);
 	if (r < 0)
 		return r;
 	g->base_bytes = data_bytes(g);
-	sr_info("populated %s in %.1fs: %" PRIu64 " MiB used", g->x.path, now_sec() - t0,
-		(g->x.size - free_bytes(&g->x)) >> 20);
+	sr_info("populated %s in %.1fs: %" PRIu64 " MiB used", x->path, now_sec() - t0,
+		(x->size - free_bytes(x)) >> 20);
 	if (g->o.remote) {
-		r = vss_setup(g, &g->y, &g->y.id);
+		r = vss_setup(y, &y->id);
 		if (r < 0)
 			return r;
-		r = vss_setup(g, &g->x, &g->y.id);
+		r = vss_setup(x, &y->id);
 	} else {
-		r = vss_setup(g, &g->x, &g->x.id);
+		r = vss_setup(x, &x->id);
 	}
 	if (r < 0)
 		return r;
 
-	/* store 1's file, then snapshot 1 */
-	est = 8;
-	r = vol_mount(g->sv);
-	if (r >= 0) {
-		est = MAX(est, compute_in_use(g, NULL) * g->o.change_pct / 100 + 16);
-		r = store_create(g, &g->st[0], est);
-		int r2 = vol_umount(g->sv);
-		if (r >= 0)
-			r = r2;
-	}
-	if (r < 0)
-		return r;
-	r = snapshot(g, &g->st[0]);
+	r = first_snapshot(g);
 	if (r < 0)
 		return r;
 
 	for (unsigned k = 0; k < n; k++) {
-		struct store *s = &g->st[k];
+		struct store *s = &x->st[k];
 		double t1 = now_sec();
 
 		/* interval k (1-based): changes while store k is the newest, stamped after its creation time */
 		g->interval = s->k;
 		fake_clock_set(s->ctime + FT_HOUR / 2 + FT_HOUR / 8);
-		r = vol_mount(&g->x);
+		r = vol_mount(x);
 		if (r < 0)
 			return r;
 		r = do_changes(g, s);
@@ -2492,47 +2676,57 @@ static int generate(struct gen *g)
 			/* a guess: finish_store() grows the file when the copies need more */
 			est = s->n_in_use * g->o.change_pct / 100 + 16;
 			if (g->o.remote) {
-				r = vol_mount(&g->y);
+				r = vol_mount(y);
 				if (r >= 0) {
-					r = store_create(g, &g->st[k + 1], est);
-					int r2 = vol_umount(&g->y);
+					r = store_create(&x->st[k + 1], est);
+					int r2 = vol_umount(y);
 					if (r >= 0)
 						r = r2;
 				}
 			} else {
-				r = store_create(g, &g->st[k + 1], est);
+				r = store_create(&x->st[k + 1], est);
 			}
 		}
 		{
-			int r2 = vol_umount(&g->x);
+			int r2 = vol_umount(x);
 			if (r >= 0)
 				r = r2;
 		}
+		if (r >= 0 && m)
+			r = ystep(g, k);
 		if (r < 0)
 			return r;
 		r = finish_store(g, s);
+		/* storage.img's store k ends here too, unless it is its last (that one ends with everything else) */
+		if (r >= 0 && k + 1 < m)
+			r = finish_store(g, &y->st[k]);
 		if (r < 0)
 			return r;
 
 		if (k + 1 < n) {
-			r = snapshot(g, &g->st[k + 1]);
+			r = snapshot(g, &x->st[k + 1]);
+			if (r >= 0 && k + 1 < m)
+				r = snapshot(g, &y->st[k + 1]);
 			if (r < 0)
 				return r;
 		}
 		sr_info("store %u: %" PRIu64 " blocks in use, %u copies, %u overlays, %u forwarders (%.1fs)", s->k,
 			s->n_in_use, s->n_copies, s->n_overlays, s->n_fwd, now_sec() - t1);
 	}
-
-	if (g->o.remote) {
-		r = write_catalog(g, &g->x, true, false);
-		if (r >= 0)
-			r = write_catalog(g, &g->y, false, true);
-	} else {
-		r = write_catalog(g, &g->x, true, true);
+	if (m) {
+		struct store *s = &y->st[m - 1];
+		r = finish_store(g, s);
+		if (r < 0)
+			return r;
+		sr_info("storage store %u: %" PRIu64 " blocks in use, %u copies", s->k, s->n_in_use, s->n_copies);
 	}
+
+	r = write_catalog(g, x);
+	if (r >= 0 && g->o.remote)
+		r = write_catalog(g, y);
 	if (r < 0)
 		return r;
-	if (fsync(g->x.fd) < 0 || (g->o.remote && fsync(g->y.fd) < 0))
+	if (fsync(x->fd) < 0 || (g->o.remote && fsync(y->fd) < 0))
 		return -errno;
 	r = write_manifest(g);
 	if (r < 0)
@@ -2546,29 +2740,31 @@ static void gen_free(struct gen *g)
 	struct vol *vs[2] = { &g->x, &g->y };
 
 	for (unsigned i = 0; i < 2; i++) {
-		if (vs[i]->nv)
-			ntfs_umount(vs[i]->nv, TRUE);
-		if (vs[i]->fd > 0)
-			close(vs[i]->fd);
-		free(vs[i]->path);
-		free(vs[i]->lcnbmp);
-		free(vs[i]->excl);
+		struct vol *v = vs[i];
+		if (v->nv)
+			ntfs_umount(v->nv, TRUE);
+		if (v->fd > 0)
+			close(v->fd);
+		free(v->path);
+		free(v->lcnbmp);
+		free(v->excl);
+		if (v->st)
+			for (unsigned k = 0; k < v->nst; k++) {
+				struct store *s = &v->st[k];
+				free(s->pieces.v);
+				free(s->runs.v);
+				free(s->in_use);
+				free(s->bitmap);
+				free(s->prev);
+				free(s->copied);
+			}
+		free(v->st);
+		free(v->needed);
+		if (v->work_fd >= 0)
+			close(v->work_fd);
 	}
-	if (g->st)
-		for (unsigned k = 0; k < g->o.stores; k++) {
-			struct store *s = &g->st[k];
-			free(s->pieces.v);
-			free(s->runs.v);
-			free(s->in_use);
-			free(s->bitmap);
-			free(s->prev);
-			free(s->copied);
-		}
-	free(g->st);
-	free(g->needed);
-	if (g->work_fd >= 0)
-		close(g->work_fd);
 	free(g->files.v);
+	free(g->yfiles.v);
 	free(g->buf);
 }
 
@@ -2595,6 +2791,10 @@ static void help(void)
 	       "  --remote-storage       keep the stores on a second volume, storage.img (libvshadow\n"
 	       "                         cannot read that)\n"
 	       "  --storage-size SIZE    size of storage.img (default: half the volume, at least 64M)\n"
+	       "  --storage-stores M     with --remote-storage: storage.img gets M (at most N)\n"
+	       "                         shadow copies of its own, taken with the volume's first M\n"
+	       "                         (same set IDs); its catalog then mixes its own entries\n"
+	       "                         with the volume's type-3 entries\n"
 	       "  --context CTX          VSS context (default 0x9, persistent)\n"
 	       "  --attributes ATTR      VSS_VOLSNAP_ATTR_* flags (default 0x420009)\n"
 	       "  --machine NAME         originating and service machine (default mkvss-host)\n"
@@ -2605,7 +2805,9 @@ static void help(void)
 	       "storage.img (with --remote-storage), state-K.img (view K as expected, sparse:\n"
 	       "holes where a block was not in use), state-K.used (\"FIRST COUNT\"\n"
 	       "lines of the 16 KiB blocks in use at snapshot K, catalog and store files left\n"
-	       "out: where a view must equal state-K.img), manifest.json.\n"
+	       "out: where a view must equal state-K.img), storage-state-K.img and\n"
+	       "storage-state-K.used (the same for storage.img's own shadow copies),\n"
+	       "manifest.json (\"stores\"; \"storage_stores\" with --remote-storage).\n"
 	       "\n"
 	       "Exit status: 0 done, 1 failed, 2 usage error.\n",
 	       MAX_STORES);
@@ -2614,7 +2816,7 @@ static void help(void)
 int main(int argc, char **argv)
 {
 	enum { O_OUT = 0x100, O_SIZE, O_STORES, O_SEED, O_CHANGE, O_FILES, O_FILL, O_OVERLAYS, O_FORWARDERS,
-	       O_NOT_USED, O_ORDER, O_REMOTE, O_STORAGE_SIZE, O_CONTEXT, O_ATTRIBUTES, O_MACHINE, O_NO_STATES, O_VERBOSE,
+	       O_NOT_USED, O_ORDER, O_REMOTE, O_STORAGE_SIZE, O_STORAGE_STORES, O_CONTEXT, O_ATTRIBUTES, O_MACHINE, O_NO_STATES, O_VERBOSE,
 	       O_QUIET, O_HELP };
 	static const struct option longopts[] = {
 		{ "out", required_argument, NULL, O_OUT },
@@ -2630,6 +2832,7 @@ int main(int argc, char **argv)
 		{ "catalog-order", required_argument, NULL, O_ORDER },
 		{ "remote-storage", no_argument, NULL, O_REMOTE },
 		{ "storage-size", required_argument, NULL, O_STORAGE_SIZE },
+		{ "storage-stores", required_argument, NULL, O_STORAGE_STORES },
 		{ "context", required_argument, NULL, O_CONTEXT },
 		{ "attributes", required_argument, NULL, O_ATTRIBUTES },
 		{ "machine", required_argument, NULL, O_MACHINE },
@@ -2644,7 +2847,7 @@ int main(int argc, char **argv)
 	int c, r, idx = 0;
 
 	sr_progname = "mkvss";
-	g.x.fd = g.y.fd = g.work_fd = -1;
+	g.x.fd = g.y.fd = g.x.work_fd = g.y.work_fd = -1;
 	g.o.size = 256ULL << 20;
 	g.o.stores = 2;
 	g.o.seed = 1;
@@ -2673,6 +2876,11 @@ int main(int argc, char **argv)
 			if (parse_u32(optarg, &u) < 0 || u < 1 || u > MAX_STORES)
 				goto bad;
 			g.o.stores = u;
+			break;
+		case O_STORAGE_STORES:
+			if (parse_u32(optarg, &u) < 0 || u > MAX_STORES)
+				goto bad;
+			g.o.storage_stores = u;
 			break;
 		case O_SEED: {
 			char *end;
@@ -2738,6 +2946,11 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc || !g.o.out) {
 		fprintf(stderr, "mkvss: %s\ntry 'mkvss --help'\n", optind < argc ? "unexpected argument" : "--out is required");
+		return 2;
+	}
+	if (g.o.storage_stores &&
+	    (!g.o.remote || g.o.storage_stores > g.o.stores || g.o.stores + 2 * g.o.storage_stores > CAT_SLOTS)) {
+		fprintf(stderr, "mkvss: --storage-stores needs --remote-storage and at most --stores shadow copies\ntry 'mkvss --help'\n");
 		return 2;
 	}
 	if (!g.o.storage_size)
