@@ -41,6 +41,13 @@ int src_mem_new(const void *buf, size_t len, const char *name, struct src **ret)
 /* Generic constructor for other modules' sources. name is copied; priv is owned by ops->destroy. */
 int src_new(const struct src_ops *ops, uint64_t size, const char *name, void *priv, struct src **ret);
 
+/*
+ * A source that caches inner's bytes in 1 MiB blocks (about cache_bytes of
+ * them, least recently used evicted); thread-safe. For sources that are slow
+ * to read again, such as captured volumes. Takes a reference on inner.
+ */
+int src_cache_new(struct src *inner, uint64_t cache_bytes, struct src **ret);
+
 struct src *src_ref(struct src *s);
 void src_unref(struct src *s);
 

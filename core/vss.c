@@ -1137,34 +1137,6 @@ struct src *vss_store_storage(const struct vss_volume *v, unsigned idx)
 	return idx < v->n ? v->stores[idx].storage : NULL;
 }
 
-int vss_store_ranges(const struct vss_volume *v, unsigned idx, struct vss_range **ret, size_t *ret_n)
-{
-	VEC(struct vss_range) out = { 0 };
-	const struct store *st;
-	int r = 0;
-
-	if (idx >= v->n || !v->stores[idx].info.has_data)
-		return -ENOENT;
-	st = &v->stores[idx];
-	{
-		uint64_t offs[] = { st->c3.header, st->c3.list, st->c3.range, st->c3.bitmap, st->c3.prev_bitmap };
-		for (size_t i = 0; i < ARRAY_SIZE(offs) && r >= 0; i++)
-			if (offs[i])
-				r = vec_push(&out, ((struct vss_range){ offs[i], BLK }));
-	}
-	for (size_t i = 0; i < st->n_ranges && r >= 0; i++)
-		r = vec_push(&out, ((struct vss_range){ st->ranges[i].vol_off, st->ranges[i].size }));
-	if (r < 0) {
-		free(out.v);
-		return r;
-	}
-	if (out.n > 1)
-		qsort(out.v, out.n, sizeof(*out.v), cmp_range);
-	*ret = out.v;
-	*ret_n = out.n;
-	return 0;
-}
-
 int vss_store_data_ranges(const struct vss_volume *v, unsigned idx, struct vss_range **ret, size_t *ret_n)
 {
 	VEC(struct vss_range) out = { 0 };

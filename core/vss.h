@@ -158,11 +158,6 @@ int vss_revert_overlay_victim(struct vss_volume *v, unsigned k);
 /* The source that holds store idx's metadata and data (borrowed; NULL without data). */
 struct src *vss_store_storage(const struct vss_volume *v, unsigned idx);
 /*
- * Byte ranges on the store's storage volume that the store needs: its first
- * metadata blocks and the extents of its store file (range list). Caller frees.
- */
-int vss_store_ranges(const struct vss_volume *v, unsigned idx, struct vss_range **ret, size_t *ret_n);
-/*
  * The byte ranges on its storage volume that store idx really uses: its
  * metadata blocks and the data block of every descriptor (the range list may
  * overstate the store file, which Windows shrinks). Sorted. Caller frees.

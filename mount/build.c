@@ -208,7 +208,7 @@ static int repo_src_open(struct mnt_vol *v, struct src **ret)
 		*ret = s;
 		return 0;
 	}
-	r = mnt_cache_src_new(s, ref->o->cache_size, &c);
+	r = src_cache_new(s, ref->o->cache_size, &c);
 	src_unref(s);
 	if (r < 0)
 		return r;

@@ -157,8 +157,6 @@ int mnt_unmount_path(const char *path, bool lazy);
 /* Does process pid exist (and is it not a zombie)? */
 bool mnt_pid_alive(pid_t pid);
 
-/* cache.c: an LRU of decoded blocks in front of a source */
-int mnt_cache_src_new(struct src *inner, uint64_t cache_bytes, struct src **ret);
 
 #define MNT_XATTR_PID "user.shadowrev.pid"
 #define MNT_FSNAME "shadowrev"

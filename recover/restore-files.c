@@ -1529,8 +1529,9 @@ int rs_cmd_files(int argc, char **argv)
 		return sr_error(r, "cannot open '%s'", spec);
 	f.label = s.label;
 	if (to) {
+		/* restoring many files at once reads all over the volume: keep decoded blocks (192 MiB) */
 		struct src *cached = NULL;
-		if (rs_cache_new(s.view, &cached) >= 0) {
+		if (src_cache_new(s.view, 192u << 20, &cached) >= 0) {
 			src_unref(s.view);
 			s.view = cached;
 		}

@@ -45,8 +45,6 @@ char *rs_fold(const char *name);
 bool rs_name_is_safe(const char *name, const char **ret_why);
 
 bool rs_is_zero(const void *p, size_t n);
-/* A thread-safe read cache of 1 MiB blocks over base (a reference is taken), for many readers at once. */
-int rs_cache_new(struct src *base, struct src **ret);
 
 int rs_cmd_files(int argc, char **argv);
 int rs_cmd_instance(int argc, char **argv);

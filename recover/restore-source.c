@@ -1,134 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Sources of `restore`: which volume view SOURCE names, and name safety. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/crypto.h"
 #include "core/log.h"
 #include "core/macro.h"
 #include "restore-internal.h"
-
-/*
- * A read cache over a view: the captured volume's own cache holds a few
- * decoded chunks, and restoring many files at once (several threads, data
- * scattered over the volume) evicts them before they are used up, so each
- * chunk would be loaded, hashed and decompressed several times. RC_SLOTS
- * blocks of RC_BLOCK bytes, least recently used out; thread-safe.
- */
-#define RC_BLOCK (1u << 20)
-#define RC_SLOTS 192u
-
-struct rcache_slot {
-	uint64_t idx, used;
-	uint8_t *data;
-};
-
-struct rcache {
-	struct src *base;
-	pthread_mutex_t lock;
-	uint64_t tick;
-	struct rcache_slot slot[RC_SLOTS];
-};
-
-static int rcache_block(struct rcache *c, uint64_t idx, size_t blen, void *out, size_t off, size_t len)
-{
-	struct rcache_slot *victim = NULL;
-	uint8_t *data;
-	int r;
-
-	pthread_mutex_lock(&c->lock);
-	for (unsigned i = 0; i < RC_SLOTS; i++) {
-		struct rcache_slot *s = &c->slot[i];
-		if (s->data && s->idx == idx) {
-			memcpy(out, s->data + off, len);
-			s->used = ++c->tick;
-			pthread_mutex_unlock(&c->lock);
-			return 0;
-		}
-	}
-	pthread_mutex_unlock(&c->lock);
-	data = malloc(blen);
-	if (!data)
-		return -ENOMEM;
-	r = src_pread(c->base, data, blen, idx * RC_BLOCK);
-	if (r < 0) {
-		free(data);
-		return r;
-	}
-	memcpy(out, data + off, len);
-	pthread_mutex_lock(&c->lock);
-	for (unsigned i = 0; i < RC_SLOTS; i++) {
-		struct rcache_slot *s = &c->slot[i];
-		if (s->data && s->idx == idx) { /* another thread was first */
-			free(data);
-			data = NULL;
-			break;
-		}
-		if (!victim || !s->data || s->used < victim->used)
-			victim = s;
-	}
-	if (data) {
-		free(victim->data);
-		victim->data = data;
-		victim->idx = idx;
-		victim->used = ++c->tick;
-	}
-	pthread_mutex_unlock(&c->lock);
-	return 0;
-}
-
-static int rcache_pread(struct src *s, void *buf, size_t len, uint64_t off)
-{
-	struct rcache *c = s->priv;
-	uint8_t *o = buf;
-
-	while (len) {
-		uint64_t idx = off / RC_BLOCK;
-		size_t in = (size_t)(off % RC_BLOCK), n = MIN(len, (size_t)RC_BLOCK - in);
-		size_t blen = (size_t)MIN((uint64_t)RC_BLOCK, s->size - idx * RC_BLOCK);
-		int r = rcache_block(c, idx, blen, o, in, n);
-		if (r < 0)
-			return r;
-		o += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
-}
-
-static void rcache_destroy(struct src *s)
-{
-	struct rcache *c = s->priv;
-
-	for (unsigned i = 0; i < RC_SLOTS; i++)
-		free(c->slot[i].data);
-	src_unref(c->base);
-	pthread_mutex_destroy(&c->lock);
-	free(c);
-}
-
-static const struct src_ops rcache_ops = { .pread = rcache_pread, .destroy = rcache_destroy };
-
-int rs_cache_new(struct src *base, struct src **ret)
-{
-	struct rcache *c = calloc(1, sizeof(*c));
-	int r;
-
-	if (!c)
-		return -ENOMEM;
-	pthread_mutex_init(&c->lock, NULL);
-	c->base = src_ref(base);
-	r = src_new(&rcache_ops, base->size, base->name, c, ret);
-	if (r < 0) {
-		src_unref(c->base);
-		pthread_mutex_destroy(&c->lock);
-		free(c);
-	}
-	return r;
-}
 
 void rs_source_close(struct rs_source *s)
 {

@@ -1,19 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * An LRU of decoded blocks in front of a source, for repository volumes: the
+ * An LRU of 1 MiB blocks in front of a source, for repository volumes: the
  * repository source keeps only a handful of decoded chunks, and libntfs-3g
- * reading MFT records and folders all over a volume would decode the same
- * chunks again and again. Images given directly do not need it (the kernel's
- * page cache holds their bytes), nor does volume.img (the FUSE page cache).
- * Sharded by block number so that concurrent readers rarely meet on a lock.
+ * reading MFT records and folders all over a volume (mount, restore) would
+ * decode the same chunks again and again. Images given directly do not need
+ * it (the kernel's page cache holds their bytes). Sharded by block number so
+ * that concurrent readers rarely meet on a lock. A block that cannot be read
+ * whole is not cached: the range asked for is read alone, so that a bad chunk
+ * fails only the bytes it covers.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/macro.h"
-#include "mount-internal.h"
+#include "macro.h"
+#include "src.h"
 
 #define BLOCK (1u << 20)
 #define SHARDS 16
@@ -123,7 +125,7 @@ static void cache_destroy(struct src *s)
 
 static const struct src_ops cache_ops = { cache_pread, cache_destroy };
 
-int mnt_cache_src_new(struct src *inner, uint64_t cache_bytes, struct src **ret)
+int src_cache_new(struct src *inner, uint64_t cache_bytes, struct src **ret)
 {
 	struct cache *c = calloc(1, sizeof(*c));
 	size_t per = (size_t)MAX(cache_bytes / BLOCK / SHARDS, 1);
