@@ -112,92 +112,130 @@ static void set_times(struct archive_entry *e, const struct ntfsfs_stat *st)
 	archive_entry_set_ctime(e, c.tv_sec, c.tv_nsec);
 }
 
-static void add_xattr(struct rf *f, struct archive_entry *e, const char *sysname, const void *v, size_t n)
-{
-	char name[300];
+/*
+ * Where an inode's NTFS metadata goes, as extended attributes named like
+ * ntfs-3g's: an archive entry, or (e NULL) a restored file's open fd.
+ */
+struct meta_sink {
+	struct rf *f;
+	struct archive_entry *e;
+	int fd;
+	const char *path;
+};
 
-	snprintf(name, sizeof(name), "%s%s", f->sysns, sysname);
-	archive_entry_xattr_add_entry(e, name, v, n);
+static int rd_xattr(struct rf *f, int fd, const char *path, const char *name, const void *v, size_t n)
+{
+	if (fsetxattr(fd, name, v, n, 0) < 0) {
+		rf_report(f, path, "cannot set the extended attribute %s: %s", name, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+
+/* Put one attribute; name is "ntfs_X" (sys set: in the f->sysns namespace) or a full name. < 0 when it failed (reported). */
+static int sink_put(const struct meta_sink *s, bool sys, const char *name, const void *v, size_t n)
+{
+	char full[300];
+
+	snprintf(full, sizeof(full), "%s%s", sys ? s->f->sysns : "", name);
+	if (s->e) {
+		archive_entry_xattr_add_entry(s->e, full, v, n);
+		return 0;
+	}
+	return rd_xattr(s->f, s->fd, s->path, full, v, n) < 0 ? -EIO : 0;
 }
 
 struct stream_ctx {
-	struct rf *f;
-	struct archive_entry *e;
+	const struct meta_sink *sink;
+	struct ntfsfs *fs;
 	uint64_t ino;
-	const char *path;
 	int err;
 };
 
 static int stream_cb(void *userdata, const char *name, uint64_t size)
 {
 	struct stream_ctx *c = userdata;
+	struct rf *f = c->sink->f;
 	_cleanup_free_ uint8_t *v = NULL;
 	char xname[300];
 	ssize_t n;
 
 	if (size > (64u << 20)) {
-		rf_report(c->f, c->path, "stream '%s' is %llu bytes, too large for an extended attribute; skipped", name,
-			  (unsigned long long)size);
+		rf_report(f, c->sink->path, "stream '%s' is %llu bytes, too large for an extended attribute; skipped",
+			  name, (unsigned long long)size);
 		c->err = -EFBIG;
 		return 0;
 	}
 	v = malloc(size ? size : 1);
 	if (!v)
 		return -ENOMEM;
-	n = ntfsfs_read(c->f->fs, c->ino, name, v, size, 0);
+	n = ntfsfs_read(c->fs, c->ino, name, v, size, 0);
 	if (n < 0 || (uint64_t)n != size) {
-		rf_report(c->f, c->path, "cannot read stream '%s': %s", name, sr_errmsg(n < 0 ? (int)n : -EIO));
+		rf_report(f, c->sink->path, "cannot read stream '%s': %s", name, sr_errmsg(n < 0 ? (int)n : -EIO));
 		c->err = n < 0 ? (int)n : -EIO;
 		return 0;
 	}
 	snprintf(xname, sizeof(xname), "user.%s", name);
-	archive_entry_xattr_add_entry(c->e, xname, v, size);
+	if (sink_put(c->sink, false, xname, v, size) < 0)
+		c->err = -EIO;
 	return 0;
 }
 
-/* Extended attributes of ino: creation time always, the rest with --ntfs-metadata. */
+/*
+ * The creation time, and unless crtime_only the DOS attributes, the security
+ * descriptor, the reparse data and the named streams of ino. A failure is
+ * reported and the rest still put; the last error is returned.
+ */
+static int put_metadata(const struct meta_sink *s, struct ntfsfs *fs, uint64_t ino, const struct ntfsfs_stat *st,
+			bool crtime_only)
+{
+	uint8_t le[8];
+	int r, err = 0;
+
+	put_le64(le, st->creation_time);
+	if (sink_put(s, true, "ntfs_crtime", le, 8) < 0)
+		err = -EIO;
+	if (crtime_only)
+		return err;
+	put_le32(le, st->attributes & ~(uint32_t)(st->type == NTFSFS_DIR ? 0 : NTFSFS_ATTR_DIRECTORY));
+	if (sink_put(s, true, "ntfs_attrib", le, 4) < 0)
+		err = -EIO;
+	{
+		_cleanup_free_ void *sd = NULL;
+		size_t n;
+		if (ntfsfs_security(fs, ino, &sd, &n) >= 0 && sink_put(s, true, "ntfs_acl", sd, n) < 0)
+			err = -EIO;
+	}
+	if (st->reparse_tag) {
+		_cleanup_free_ void *rp = NULL;
+		size_t n;
+		if (ntfsfs_reparse_data(fs, ino, &rp, &n) >= 0 && sink_put(s, true, "ntfs_reparse_data", rp, n) < 0)
+			err = -EIO;
+	}
+	if (st->n_streams > 0) {
+		struct stream_ctx c = { s, fs, ino, 0 };
+		r = ntfsfs_streams(fs, ino, stream_cb, &c);
+		if (r < 0) {
+			rf_report(s->f, s->path, "cannot list its streams: %s", sr_errmsg(r));
+			return r;
+		}
+		if (c.err < 0)
+			err = c.err;
+	}
+	return err;
+}
+
+/* Extended attributes of ino in an archive entry: creation time always, the rest with --ntfs-metadata. */
 static int add_metadata(struct rf *f, struct archive_entry *e, uint64_t ino, const struct ntfsfs_stat *st,
 			const char *path)
 {
-	uint8_t le[8];
-	int r;
-
 	if (f->fmt == RF_ZIP)
 		return 0;
 	/* in archives only when asked: bsdtar -x restores xattrs and fails on system.* names */
 	if (!f->meta && f->fmt != RF_DISK)
 		return 0;
-	put_le64(le, st->creation_time);
-	add_xattr(f, e, "ntfs_crtime", le, 8);
-	if (!f->meta)
-		return 0;
-	put_le32(le, st->attributes & ~(uint32_t)(st->type == NTFSFS_DIR ? 0 : NTFSFS_ATTR_DIRECTORY));
-	add_xattr(f, e, "ntfs_attrib", le, 4);
-	{
-		_cleanup_free_ void *sd = NULL;
-		size_t n;
-		r = ntfsfs_security(f->fs, ino, &sd, &n);
-		if (r >= 0)
-			add_xattr(f, e, "ntfs_acl", sd, n);
-	}
-	if (st->reparse_tag) {
-		_cleanup_free_ void *rp = NULL;
-		size_t n;
-		r = ntfsfs_reparse_data(f->fs, ino, &rp, &n);
-		if (r >= 0)
-			add_xattr(f, e, "ntfs_reparse_data", rp, n);
-	}
-	if (st->n_streams > 0) {
-		struct stream_ctx c = { f, e, ino, path, 0 };
-		r = ntfsfs_streams(f->fs, ino, stream_cb, &c);
-		if (r < 0) {
-			rf_report(f, path, "cannot list its streams: %s", sr_errmsg(r));
-			return r;
-		}
-		if (c.err < 0)
-			return c.err;
-	}
-	return 0;
+	return put_metadata(&(struct meta_sink){ f, e, -1, path }, f->fs, ino, st, !f->meta);
 }
 
 static int remember_path(struct rf *f, uint64_t ino, const char *path)
@@ -986,97 +1024,11 @@ out:
 	return r == -ENOMEM ? r : 0;
 }
 
-static int rd_xattr(struct rf *f, int fd, const char *path, const char *name, const void *v, size_t n)
-{
-	if (fsetxattr(fd, name, v, n, 0) < 0) {
-		rf_report(f, path, "cannot set the extended attribute %s: %s", name, strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
-
-struct rd_stream_ctx {
-	struct rf *f;
-	struct ntfsfs *fs;
-	int fd;
-	uint64_t ino;
-	const char *path;
-	int err;
-};
-
-static int rd_stream_cb(void *userdata, const char *name, uint64_t size)
-{
-	struct rd_stream_ctx *c = userdata;
-	_cleanup_free_ uint8_t *v = NULL;
-	char xname[300];
-	ssize_t n;
-
-	if (size > (64u << 20)) {
-		rf_report(c->f, c->path, "stream '%s' is %llu bytes, too large for an extended attribute; skipped", name,
-			  (unsigned long long)size);
-		c->err = -EFBIG;
-		return 0;
-	}
-	v = malloc(size ? size : 1);
-	if (!v)
-		return -ENOMEM;
-	n = ntfsfs_read(c->fs, c->ino, name, v, size, 0);
-	if (n < 0 || (uint64_t)n != size) {
-		rf_report(c->f, c->path, "cannot read stream '%s': %s", name, sr_errmsg(n < 0 ? (int)n : -EIO));
-		c->err = n < 0 ? (int)n : -EIO;
-		return 0;
-	}
-	snprintf(xname, sizeof(xname), "user.%s", name);
-	if (rd_xattr(c->f, c->fd, c->path, xname, v, size) < 0)
-		c->err = -EIO;
-	return 0;
-}
-
 /* --ntfs-metadata on an open file or folder: the same extended attributes as add_metadata(). */
 static int rd_metadata(struct rf *f, struct ntfsfs *fs, int fd, uint64_t ino, const struct ntfsfs_stat *st,
 		       const char *path)
 {
-	char name[64];
-	uint8_t le[8];
-	int r, err = 0;
-
-	snprintf(name, sizeof(name), "%sntfs_crtime", f->sysns);
-	put_le64(le, st->creation_time);
-	if (rd_xattr(f, fd, path, name, le, 8) < 0)
-		err = -EIO;
-	snprintf(name, sizeof(name), "%sntfs_attrib", f->sysns);
-	put_le32(le, st->attributes & ~(uint32_t)(st->type == NTFSFS_DIR ? 0 : NTFSFS_ATTR_DIRECTORY));
-	if (rd_xattr(f, fd, path, name, le, 4) < 0)
-		err = -EIO;
-	{
-		_cleanup_free_ void *sd = NULL;
-		size_t n;
-		if (ntfsfs_security(fs, ino, &sd, &n) >= 0) {
-			snprintf(name, sizeof(name), "%sntfs_acl", f->sysns);
-			if (rd_xattr(f, fd, path, name, sd, n) < 0)
-				err = -EIO;
-		}
-	}
-	if (st->reparse_tag) {
-		_cleanup_free_ void *rp = NULL;
-		size_t n;
-		if (ntfsfs_reparse_data(fs, ino, &rp, &n) >= 0) {
-			snprintf(name, sizeof(name), "%sntfs_reparse_data", f->sysns);
-			if (rd_xattr(f, fd, path, name, rp, n) < 0)
-				err = -EIO;
-		}
-	}
-	if (st->n_streams > 0) {
-		struct rd_stream_ctx c = { f, fs, fd, ino, path, 0 };
-		r = ntfsfs_streams(fs, ino, rd_stream_cb, &c);
-		if (r < 0) {
-			rf_report(f, path, "cannot list its streams: %s", sr_errmsg(r));
-			return r;
-		}
-		if (c.err < 0)
-			err = c.err;
-	}
-	return err;
+	return put_metadata(&(struct meta_sink){ f, NULL, fd, path }, fs, ino, st, false);
 }
 
 static void rd_times(const struct ntfsfs_stat *st, struct timespec ts[2])
