@@ -330,6 +330,24 @@ static int list_sets(struct catalog *c, bool json)
 
 /* ---- shadows ---- */
 
+/* The end of a listing: a SQLite error, or the JSON closed, or diskshadow's count line. */
+static int list_finish(struct catalog *c, int rc, bool json, struct json *j, const char *what, unsigned n)
+{
+	char msg[64];
+
+	if (rc != SQLITE_DONE) {
+		snprintf(msg, sizeof(msg), "cannot list %s", what);
+		return catalog_sqlite_error(c, rc, msg);
+	}
+	if (json) {
+		json_arr_end(j);
+		json_obj_end(j);
+		json_end(j);
+	} else
+		printf("Number of %s listed: %u\n", what, n);
+	return 0;
+}
+
 static int list_shadows(struct catalog *c, bool json, const char *set)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -432,15 +450,7 @@ static int list_shadows(struct catalog *c, bool json, const char *set)
 		text_line("Set consistency", col_or_null(st, 23));
 		printf("\n");
 	}
-	if (rc != SQLITE_DONE)
-		return catalog_sqlite_error(c, rc, "cannot list shadow copies");
-	if (json) {
-		json_arr_end(&j);
-		json_obj_end(&j);
-		json_end(&j);
-	} else
-		printf("Number of shadow copies listed: %u\n", n);
-	return 0;
+	return list_finish(c, rc, json, &j, "shadow copies", n);
 }
 
 /* ---- volumes ---- */
@@ -511,15 +521,7 @@ static int list_volumes(struct catalog *c, bool json, const char *set)
 		text_line("Origin", col_or_null(st, 14));
 		printf("\n");
 	}
-	if (rc != SQLITE_DONE)
-		return catalog_sqlite_error(c, rc, "cannot list volumes");
-	if (json) {
-		json_arr_end(&j);
-		json_obj_end(&j);
-		json_end(&j);
-	} else
-		printf("Number of volumes listed: %u\n", n);
-	return 0;
+	return list_finish(c, rc, json, &j, "volumes", n);
 }
 
 /* ---- writers ---- */
@@ -611,15 +613,7 @@ static int list_writers(struct catalog *c, bool json, const char *set)
 		}
 		printf("\n");
 	}
-	if (rc != SQLITE_DONE)
-		return catalog_sqlite_error(c, rc, "cannot list writers");
-	if (json) {
-		json_arr_end(&j);
-		json_obj_end(&j);
-		json_end(&j);
-	} else
-		printf("Number of writers listed: %u\n", n);
-	return 0;
+	return list_finish(c, rc, json, &j, "writers", n);
 }
 
 /* ---- storage and the revert order it implies ---- */
