@@ -4,34 +4,5 @@
  * member selection by name, the bomb limits (lowered here so that a run stays
  * fast), and the parsers of the members chosen.
  */
-#include <stdint.h>
-#include <stdlib.h>
-
-#include "catalog/metadata.h"
-#include "core/log.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	md_limits.doc_max = 4u << 20;
-	md_limits.member_max = 1u << 20;
-	md_limits.archive_total = 4u << 20;
-	md_limits.members_max = 64;
-	return 0;
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	struct md m;
-
-	md_init(&m);
-	if (md_parse_archive(&m, data, size) >= 0)
-		(void)md_finish(&m, NULL);
-	md_free(&m);
-	sr_errclear();
-	return 0;
-}
+#define MD_PARSE md_parse_archive
+#include "fuzz-md.h"

@@ -3,34 +3,5 @@
  * Fuzz the parser of diskshadow and vssadmin listings (catalog/metadata.h):
  * records told apart by layout and GUID shape, values by position.
  */
-#include <stdint.h>
-#include <stdlib.h>
-
-#include "catalog/metadata.h"
-#include "core/log.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	md_limits.doc_max = 4u << 20;
-	md_limits.member_max = 1u << 20;
-	md_limits.archive_total = 4u << 20;
-	md_limits.members_max = 64;
-	return 0;
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	struct md m;
-
-	md_init(&m);
-	if (md_parse_listing(&m, data, size) >= 0)
-		(void)md_finish(&m, NULL);
-	md_free(&m);
-	sr_errclear();
-	return 0;
-}
+#define MD_PARSE md_parse_listing
+#include "fuzz-md.h"

@@ -4,34 +4,5 @@
  * Manifest.xml, in any of the encodings Windows writes (UTF-16LE with or without BOM
  * and trailing NUL, UTF-8), then the merge of writers that md_finish() does.
  */
-#include <stdint.h>
-#include <stdlib.h>
-
-#include "catalog/metadata.h"
-#include "core/log.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	md_limits.doc_max = 4u << 20;
-	md_limits.member_max = 1u << 20;
-	md_limits.archive_total = 4u << 20;
-	md_limits.members_max = 64;
-	return 0;
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	struct md m;
-
-	md_init(&m);
-	if (md_parse_xml(&m, data, size) >= 0)
-		(void)md_finish(&m, NULL);
-	md_free(&m);
-	sr_errclear();
-	return 0;
-}
+#define MD_PARSE md_parse_xml
+#include "fuzz-md.h"
