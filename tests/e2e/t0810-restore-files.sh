@@ -7,6 +7,7 @@
 # sha256 and du. The fixture is written through an ntfs-3g FUSE mount; the
 # restore itself never uses FUSE.
 . "$(dirname "$0")/lib.sh"
+E=$(dirname "$0")
 need_root
 need_fuse
 need_cmd ntfs-3g ntfs-3g
@@ -50,74 +51,8 @@ print(s)')
 getfattr -n system.ntfs_attrib_be --only-values "$T/mnt/Users/x/sparse.bin" 2>/dev/null | od -An -tx1 >"$T/attrib" || true
 fusermount3 -u "$T/mnt" || umount "$T/mnt" || fail "unmount"
 
-# the oracle: every file under a volume path, from ntfs-3g's tools alone
-cat >"$T/oracle.py" <<'PY'
-import hashlib, subprocess, sys, time, calendar, re
-img, root = sys.argv[1], sys.argv[2]
-def ls(p):
-    out = subprocess.run(["ntfsls", "-f", "-F", "-i", "-p", p, img], capture_output=True, check=True).stdout.decode()
-    for line in out.splitlines():
-        m = re.match(r"\s*(\d+) (.*)$", line)
-        if m and m.group(2) not in ("./", "../", ".", ".."): yield int(m.group(1)), m.group(2)
-def mtime(p):
-    out = subprocess.run(["ntfsinfo", "-f", "-F", p, img], capture_output=True).stdout.decode()
-    m = re.search(r"File Altered Time:\s*(.*) UTC", out)
-    return calendar.timegm(time.strptime(m.group(1).strip(), "%a %b %d %H:%M:%S %Y")) if m else -1
-def walk(p, rel):
-    for ino, name in ls(p):
-        if name.endswith("/"):
-            name = name[:-1]
-            print("D", ino, mtime(p.rstrip("/") + "/" + name), rel + name)
-            walk(p.rstrip("/") + "/" + name, rel + name + "/")
-        else:
-            data = subprocess.run(["ntfscat", "-f", img, p.rstrip("/") + "/" + name], capture_output=True, check=True).stdout
-            print("F", ino, mtime(p.rstrip("/") + "/" + name), len(data), hashlib.sha256(data).hexdigest(), rel + name)
-base = root.rstrip("/").split("/")[-1]
-if base: print("D", 0, mtime(root), base)
-walk(root, (base + "/") if base else "")
-PY
-# the same description of a restored folder (inode numbers mapped to first path, to compare link structure)
-cat >"$T/tree.py" <<'PY'
-import hashlib, os, sys
-top = sys.argv[1]
-for d, dirs, files in os.walk(top):
-    for n in sorted(dirs):
-        p = os.path.join(d, n); st = os.lstat(p)
-        print("D", st.st_ino, int(st.st_mtime), os.path.relpath(p, top))
-    for n in files:
-        p = os.path.join(d, n); st = os.lstat(p)
-        print("F", st.st_ino, int(st.st_mtime), st.st_size, hashlib.sha256(open(p, "rb").read()).hexdigest(), os.path.relpath(p, top))
-PY
-# compare: paths, sizes, digests, mtimes (zip: 2 s), and which names share an inode
-cat >"$T/cmp.py" <<'PY'
-import sys
-def load(f):
-    ents = {}
-    for line in open(f):
-        parts = line.rstrip("\n").split(" ", 5 if line[0] == "F" else 3)
-        ents[parts[-1]] = parts[:-1]
-    return ents
-a, b, slack = load(sys.argv[1]), load(sys.argv[2]), int(sys.argv[3])
-check_dirs_mtime = len(sys.argv) > 4
-bad = []
-if set(a) != set(b):
-    bad.append("names differ: only in volume %s, only restored %s" % (sorted(set(a) - set(b))[:5], sorted(set(b) - set(a))[:5]))
-for k in set(a) & set(b):
-    x, y = a[k], b[k]
-    if x[0] != y[0]: bad.append("type of " + k)
-    elif x[0] == "F" and (x[3:] != y[3:]): bad.append("contents of " + k)
-    elif x[0] == "F" and abs(int(x[2]) - int(y[2])) > slack: bad.append("mtime of %s: %s vs %s" % (k, x[2], y[2]))
-    elif x[0] == "D" and check_dirs_mtime and abs(int(x[2]) - int(y[2])) > slack: bad.append("dir mtime of " + k)
-def groups(e):
-    g = {}
-    for k, v in e.items():
-        if v[0] == "F": g.setdefault(v[1], []).append(k)
-    return sorted(sorted(x) for x in g.values() if len(x) > 1)
-if len(sys.argv) <= 5 and groups(a) != groups(b): bad.append("hard links differ: %s vs %s" % (groups(a), groups(b)))
-if bad: print("\n".join(bad)); sys.exit(1)
-PY
 
-python3 "$T/oracle.py" "$img" /Users >"$T/want" || fail "oracle"
+python3 "$E/ntfs-oracle.py" "$img" /Users >"$T/want" || fail "oracle"
 grep -q "report-link.bin" "$T/want" || fail "the fixture lacks its hard link"
 
 $SR init --repo "$T/r" --quiet || fail "init"
@@ -131,8 +66,8 @@ import json,sys; s=json.load(open(sys.argv[1]))["sets"][0]; print(s["set_id"], s
 expect_exit 0 $SR restore files "$volid" /users --to "$T/d1" --repo "$T/r" --ntfs-metadata --json
 # atime first: reading the files below updates it
 assert_eq "$(stat -c %x "$T/d1/Users/x/Docs/report.bin")" "2020-01-02 03:04:05.500000000 +0000" "atime"
-python3 "$T/tree.py" "$T/d1" >"$T/got1"
-python3 "$T/cmp.py" "$T/want" "$T/got1" 0 dirs || fail "folder restore differs: $(python3 "$T/cmp.py" "$T/want" "$T/got1" 0 dirs)"
+python3 "$E/restored-tree.py" "$T/d1" >"$T/got1"
+python3 "$E/tree-cmp.py" "$T/want" "$T/got1" 0 dirs || fail "folder restore differs: $(python3 "$E/tree-cmp.py" "$T/want" "$T/got1" 0 dirs)"
 assert_eq "$(getfattr --absolute-names -n user.secret --only-values "$T/d1/Users/x/Docs/report.bin")" \
 	"$(ntfscat -f -a 0x80 -n secret "$img" /Users/x/Docs/report.bin)" "stream secret"
 [ "$(stat -c %h "$T/d1/Users/x/Docs/report.bin")" = 2 ] || fail "the hard link is not a hard link"
@@ -160,12 +95,12 @@ $SR restore files "$volid" /Users --repo "$T/r" --archive "$T/a.zip" --format zi
 for a in tar pax zip; do
 	mkdir "$T/x$a"
 	bsdtar -xpf "$T/a.$a" -C "$T/x$a" || fail "bsdtar cannot read the $a archive"
-	python3 "$T/tree.py" "$T/x$a" >"$T/got-$a"
+	python3 "$E/restored-tree.py" "$T/x$a" >"$T/got-$a"
 	slack=0; [ $a = zip ] && slack=2
 	if [ $a = zip ]; then
-		python3 "$T/cmp.py" "$T/want" "$T/got-$a" $slack "" nolinks || fail "$a differs: $(python3 "$T/cmp.py" "$T/want" "$T/got-$a" 2 "" nolinks)"
+		python3 "$E/tree-cmp.py" "$T/want" "$T/got-$a" $slack "" nolinks || fail "$a differs: $(python3 "$E/tree-cmp.py" "$T/want" "$T/got-$a" 2 "" nolinks)"
 	else
-		python3 "$T/cmp.py" "$T/want" "$T/got-$a" $slack || fail "$a differs: $(python3 "$T/cmp.py" "$T/want" "$T/got-$a" 0)"
+		python3 "$E/tree-cmp.py" "$T/want" "$T/got-$a" $slack || fail "$a differs: $(python3 "$E/tree-cmp.py" "$T/want" "$T/got-$a" 0)"
 	fi
 done
 bsdtar -tvf "$T/a.tar" | grep -q "link to Users/x/Docs/report.bin" || bsdtar -tvf "$T/a.tar" | grep -q "report.bin link to" ||

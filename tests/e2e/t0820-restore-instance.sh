@@ -6,6 +6,7 @@
 # $Bitmap (every allocated cluster identical), ntfsls + ntfscat (every file's
 # sha256), cmp (the ESP), du (holes).
 . "$(dirname "$0")/lib.sh"
+E=$(dirname "$0")
 need_root
 need_fuse
 need_cmd sfdisk fdisk
@@ -14,32 +15,6 @@ need_cmd mkfs.fat dosfstools
 need_cmd mcopy mtools
 need_cmd python3 python3
 
-# the oracle: every file under a volume path, from ntfs-3g's tools alone
-cat >"$T/oracle.py" <<'PY'
-import hashlib, subprocess, sys, time, calendar, re
-img, root = sys.argv[1], sys.argv[2]
-def ls(p):
-    out = subprocess.run(["ntfsls", "-f", "-F", "-i", "-p", p, img], capture_output=True, check=True).stdout.decode()
-    for line in out.splitlines():
-        m = re.match(r"\s*(\d+) (.*)$", line)
-        if m and m.group(2) not in ("./", "../", ".", ".."): yield int(m.group(1)), m.group(2)
-def mtime(p):
-    out = subprocess.run(["ntfsinfo", "-f", "-F", p, img], capture_output=True).stdout.decode()
-    m = re.search(r"File Altered Time:\s*(.*) UTC", out)
-    return calendar.timegm(time.strptime(m.group(1).strip(), "%a %b %d %H:%M:%S %Y")) if m else -1
-def walk(p, rel):
-    for ino, name in ls(p):
-        if name.endswith("/"):
-            name = name[:-1]
-            print("D", ino, mtime(p.rstrip("/") + "/" + name), rel + name)
-            walk(p.rstrip("/") + "/" + name, rel + name + "/")
-        else:
-            data = subprocess.run(["ntfscat", "-f", img, p.rstrip("/") + "/" + name], capture_output=True, check=True).stdout
-            print("F", ino, mtime(p.rstrip("/") + "/" + name), len(data), hashlib.sha256(data).hexdigest(), rel + name)
-base = root.rstrip("/").split("/")[-1]
-if base: print("D", 0, mtime(root), base)
-walk(root, (base + "/") if base else "")
-PY
 
 alloc_cmp() { # ORIGINAL RESTORED: identical on every cluster $Bitmap marks in use, boot sectors too
 	ntfscat -f "$1" '$Bitmap' >"$T/bitmap" 2>/dev/null || fail "ntfscat \$Bitmap of $1"
@@ -105,8 +80,8 @@ for p in json.load(sys.stdin)["partitiontable"]["partitions"]:
 		dd if="$2" of="$T/r$n.img" bs=512 skip="$start" count="$size" conv=sparse status=none
 		if [ "$(dd if="$T/o$n.img" bs=1 skip=3 count=4 status=none)" = "NTFS" ]; then
 			alloc_cmp "$T/o$n.img" "$T/r$n.img"
-			python3 "$T/oracle.py" "$T/o$n.img" / >"$T/wo$n"
-			python3 "$T/oracle.py" "$T/r$n.img" / >"$T/wr$n"
+			python3 "$E/ntfs-oracle.py" "$T/o$n.img" / >"$T/wo$n"
+			python3 "$E/ntfs-oracle.py" "$T/r$n.img" / >"$T/wr$n"
 			[ -s "$T/wo$n" ] || fail "the oracle lists nothing on partition $n"
 			diff "$T/wo$n" "$T/wr$n" >&2 || fail "files of partition $n differ"
 		else
