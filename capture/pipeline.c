@@ -23,16 +23,6 @@ struct pool {
 	uint64_t done; /* bytes of the volume handled, for progress */
 };
 
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	static const uint8_t z[4096];
-
-	for (; n >= sizeof(z); p += sizeof(z), n -= sizeof(z))
-		if (memcmp(p, z, sizeof(z)) != 0)
-			return false;
-	return memcmp(p, z, n) == 0;
-}
-
 #define ADD(field, v) __atomic_add_fetch(&j->st.field, (v), __ATOMIC_RELAXED)
 
 static int one_chunk(struct pool *p, struct chunk_ctx *ctx, uint8_t *buf, uint8_t *env, uint64_t i)
@@ -83,7 +73,7 @@ static int one_chunk(struct pool *p, struct chunk_ctx *ctx, uint8_t *buf, uint8_
 			any = true;
 		}
 	}
-	if (!any || all_zero(buf, clen)) {
+	if (!any || mem_is_zero(buf, clen)) {
 		ADD(zero, clen);
 		return 0;
 	}

@@ -107,3 +107,14 @@ void buf_free(struct buf *b)
 	free(b->data);
 	*b = (struct buf)BUF_INIT;
 }
+
+bool mem_is_zero(const void *buf, size_t n)
+{
+	static const uint8_t z[4096];
+	const uint8_t *p = buf;
+
+	for (; n >= sizeof(z); p += sizeof(z), n -= sizeof(z))
+		if (memcmp(p, z, sizeof(z)) != 0)
+			return false;
+	return memcmp(p, z, n) == 0;
+}

@@ -3,6 +3,7 @@
 #define SR_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,9 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 char *buf_steal(struct buf *b);
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
+
+/* Are all n bytes at p zero? (Compared a 4 KiB page at a time.) */
+bool mem_is_zero(const void *p, size_t n);
 
 /* A growable array of fixed-size elements. */
 #define VEC(type)                 \

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/cli.h"
 #include "core/filetime.h"
 #include "core/io.h"
@@ -18,16 +19,6 @@
 #include "recover.h"
 
 #define CHUNK (4u << 20)
-
-static bool is_zero(const uint8_t *p, size_t n)
-{
-	static const uint8_t z[4096];
-
-	for (; n >= sizeof(z); p += sizeof(z), n -= sizeof(z))
-		if (memcmp(p, z, sizeof(z)) != 0)
-			return false;
-	return memcmp(p, z, n) == 0;
-}
 
 /*
  * Copy src to fd; holes where a 4 KiB block is zero when sparse is set (fd
@@ -58,8 +49,8 @@ static int copy_src(struct src *s, int fd, bool sparse, uint64_t *ret_data)
 		} else {
 			for (size_t i = 0; i < n && r >= 0;) {
 				size_t m = MIN((size_t)4096, n - i), run = m;
-				bool z = is_zero(buf + i, m);
-				while (i + run < n && is_zero(buf + i + run, MIN((size_t)4096, n - i - run)) == z)
+				bool z = mem_is_zero(buf + i, m);
+				while (i + run < n && mem_is_zero(buf + i + run, MIN((size_t)4096, n - i - run)) == z)
 					run += MIN((size_t)4096, n - i - run);
 				if (!z) {
 					r = pwrite_full(fd, buf + i, run, off + i);
@@ -176,7 +167,7 @@ int cmd_export(int argc, char **argv)
 	if (c.json) {
 		struct json j;
 		char g[GUID_STRING_MAX];
-		json_init(&j, stderr == stdout ? stderr : (strcmp(to, "-") == 0 ? stderr : stdout), false);
+		json_init(&j, strcmp(to, "-") == 0 ? stderr : stdout, false); /* the volume itself may be on stdout */
 		json_obj_begin(&j);
 		if (vs) {
 			json_kstr(&j, "shadow_id", guid_format(&vss_volume_store(vs->vols[vi].vss, k)->copy_id, g));

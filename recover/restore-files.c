@@ -43,6 +43,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/cli.h"
 #include "core/filetime.h"
 #include "core/hashmap.h"
@@ -291,7 +292,7 @@ static int sparse_map(struct rf *f, struct archive_entry *e, uint64_t ino, uint6
 			return -EIO;
 		for (size_t i = 0; i < n; i += RF_SPARSE_BLOCK) {
 			size_t m = MIN((size_t)RF_SPARSE_BLOCK, n - i);
-			bool z = rs_is_zero(f->buf + i, m);
+			bool z = mem_is_zero(f->buf + i, m);
 			if (!z && !in_run) {
 				run_start = off + i;
 				in_run = true;
@@ -323,7 +324,7 @@ static int write_data(struct rf *f, uint64_t ino, uint64_t size, bool sparse, co
 		if (f->fmt == RF_DISK && sparse) {
 			for (uint64_t i = 0; i < size; i += RF_SPARSE_BLOCK) {
 				size_t m = (size_t)MIN((uint64_t)RF_SPARSE_BLOCK, size - i);
-				if (rs_is_zero(whole + i, m)) {
+				if (mem_is_zero(whole + i, m)) {
 					f->holes += m;
 					continue;
 				}
@@ -357,7 +358,7 @@ static int write_data(struct rf *f, uint64_t ino, uint64_t size, bool sparse, co
 		if (f->fmt == RF_DISK) {
 			for (size_t i = 0; i < n; i += RF_SPARSE_BLOCK) {
 				size_t m = MIN((size_t)RF_SPARSE_BLOCK, n - i);
-				if (sparse && rs_is_zero(f->buf + i, m)) {
+				if (sparse && mem_is_zero(f->buf + i, m)) {
 					f->holes += m;
 					continue;
 				}
@@ -583,7 +584,7 @@ static int restore_tree(struct rf *f, uint64_t ino, const char *path, const stru
 				bool in = false;
 				for (uint64_t i = 0; i < st->size; i += RF_SPARSE_BLOCK) {
 					size_t m = (size_t)MIN((uint64_t)RF_SPARSE_BLOCK, st->size - i);
-					bool z = rs_is_zero(whole + i, m);
+					bool z = mem_is_zero(whole + i, m);
 					if (!z && !in) {
 						run = i;
 						in = true;
@@ -1119,7 +1120,7 @@ static void rd_file(struct rd *d, struct ntfsfs *fs, uint8_t *buf, struct rd_ent
 			size_t m = (size_t)n - i;
 			if (sparse) {
 				m = MIN((size_t)RF_SPARSE_BLOCK, m);
-				if (rs_is_zero(buf + i, m)) {
+				if (mem_is_zero(buf + i, m)) {
 					holes += m;
 					tail_hole = true;
 					i += m;

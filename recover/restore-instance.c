@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/cli.h"
 #include "core/filetime.h"
 #include "core/io.h"
@@ -79,8 +80,8 @@ static void *copy_worker(void *arg)
 			/* 64 KiB granularity: holes where whole runs are zero */
 			for (size_t j = 0; j < n;) {
 				size_t m = MIN((size_t)65536, n - j), run = m;
-				bool z = rs_is_zero(buf + j, m);
-				while (j + run < n && rs_is_zero(buf + j + run, MIN((size_t)65536, n - j - run)) == z)
+				bool z = mem_is_zero(buf + j, m);
+				while (j + run < n && mem_is_zero(buf + j + run, MIN((size_t)65536, n - j - run)) == z)
 					run += MIN((size_t)65536, n - j - run);
 				if (z)
 					atomic_fetch_add(&c->holes, run);

@@ -44,7 +44,6 @@ char *rs_fold(const char *name);
 /* Is one name (a single component from an untrusted volume) safe to create in a folder? */
 bool rs_name_is_safe(const char *name, const char **ret_why);
 
-bool rs_is_zero(const void *p, size_t n);
 
 int rs_cmd_files(int argc, char **argv);
 int rs_cmd_instance(int argc, char **argv);

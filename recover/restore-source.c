@@ -262,13 +262,3 @@ char *rs_fold(const char *name)
 	return out;
 }
 
-bool rs_is_zero(const void *buf, size_t n)
-{
-	static const uint8_t z[4096];
-	const uint8_t *p = buf;
-
-	for (; n >= sizeof(z); p += sizeof(z), n -= sizeof(z))
-		if (memcmp(p, z, sizeof(z)) != 0)
-			return false;
-	return memcmp(p, z, n) == 0;
-}

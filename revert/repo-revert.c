@@ -46,14 +46,6 @@ static bool name_matches(const struct repo_volume *v, const char *name, size_t l
 	return strlen(v->name) == len && strncmp(v->name, name, len) == 0;
 }
 
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
 static int plan_volume(struct repo *repo, const struct repo_manifest *m, struct rvol *rv, bool all_blocks,
 		       struct journal *j, uint32_t tgt)
 {
@@ -125,7 +117,7 @@ static int plan_volume(struct repo *repo, const struct repo_manifest *m, struct 
 				memcpy(tm + (a - off), tb + (a - off), b - a);
 		}
 		if (chunk_digest_is_zero(idx.digests[i])) {
-			same = all_zero(tm, len);
+			same = mem_is_zero(tm, len);
 		} else {
 			r = chunk_digest(repo_keys(repo), tm, len, d);
 			if (r < 0)

@@ -56,11 +56,11 @@ int main(void)
 		free(a);
 		free(b);
 	}
-	ok(rs_is_zero((const char[8192]){ 0 }, 8192), "zeros");
+	ok(mem_is_zero((const char[8192]){ 0 }, 8192), "zeros");
 	{
 		char buf[8192] = { 0 };
 		buf[8191] = 1;
-		ok(!rs_is_zero(buf, sizeof(buf)), "a last non-zero byte");
+		ok(!mem_is_zero(buf, sizeof(buf)), "a last non-zero byte");
 	}
 	return tap_done();
 }
