@@ -51,6 +51,19 @@ static const char *roles_text(unsigned roles, char *buf, size_t size)
 	return buf;
 }
 
+/* " index=NAME index-sha256=HEX" and the end of a disk or volume line */
+static int put_index(struct buf *b, const char *index, const uint8_t *sha)
+{
+	char hx[2 * CRYPTO_DIGEST_SIZE + 1];
+	int r = buf_printf(b, " index=");
+
+	if (r >= 0)
+		r = repo_escape(b, index);
+	if (r >= 0)
+		r = buf_printf(b, " index-sha256=%s\n", hex_format(sha, CRYPTO_DIGEST_SIZE, hx));
+	return r;
+}
+
 int repo_manifest_format(const struct repo_manifest *m, struct buf *b)
 {
 	char g[GUID_STRING_MAX], t[FILETIME_STRING_MAX], hx[2 * CRYPTO_DIGEST_SIZE + 1], rl[32];
@@ -77,11 +90,7 @@ int repo_manifest_format(const struct repo_manifest *m, struct buf *b)
 		if (r >= 0 && d->signature)
 			r = buf_printf(b, " signature=%08x", d->signature);
 		if (r >= 0)
-			r = buf_printf(b, " index=");
-		if (r >= 0)
-			r = repo_escape(b, d->index);
-		if (r >= 0)
-			r = buf_printf(b, " index-sha256=%s\n", hex_format(d->index_sha256, CRYPTO_DIGEST_SIZE, hx));
+			r = put_index(b, d->index, d->index_sha256);
 	}
 	for (size_t i = 0; r >= 0 && i < m->n_vols; i++) {
 		const struct repo_volume *v = &m->vols[i];
@@ -103,11 +112,7 @@ int repo_manifest_format(const struct repo_manifest *m, struct buf *b)
 			r = buf_printf(b, " disk=%d partition=%u offset=%llu", v->disk, v->partition,
 				       (unsigned long long)v->offset);
 		if (r >= 0)
-			r = buf_printf(b, " index=");
-		if (r >= 0)
-			r = repo_escape(b, v->index);
-		if (r >= 0)
-			r = buf_printf(b, " index-sha256=%s\n", hex_format(v->index_sha256, CRYPTO_DIGEST_SIZE, hx));
+			r = put_index(b, v->index, v->index_sha256);
 	}
 	for (size_t i = 0; r >= 0 && i < m->n_docs; i++) {
 		const struct repo_document *d = &m->docs[i];
@@ -155,6 +160,22 @@ static bool safe_rel(const char *s)
 	return *s && s[0] != '/' && !strstr(s, "..");
 }
 
+/* the keys disk and volume lines share; 0 for any other key (skipped) */
+static int index_kv(char **index, uint8_t *sha, const char *k, const char *v)
+{
+	if (strcmp(k, "index") == 0)
+		return safe_rel(v) ? dup_val(v, index) : -EBADMSG;
+	if (strcmp(k, "index-sha256") == 0)
+		return hex_parse(v, strlen(v), sha, CRYPTO_DIGEST_SIZE) < 0 ? -EBADMSG : 0;
+	return 0;
+}
+
+/* a number no larger than max */
+static int num_max(const char *s, uint64_t max, uint64_t *ret)
+{
+	return num(s, ret) < 0 || *ret > max ? -EBADMSG : 0;
+}
+
 static int disk_kv(struct repo_disk *d, const char *k, const char *v)
 {
 	uint64_t n;
@@ -184,11 +205,7 @@ static int disk_kv(struct repo_disk *d, const char *k, const char *v)
 		d->signature = (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 8 | s[3];
 		return 0;
 	}
-	if (strcmp(k, "index") == 0)
-		return safe_rel(v) ? dup_val(v, &d->index) : -EBADMSG;
-	if (strcmp(k, "index-sha256") == 0)
-		return hex_parse(v, strlen(v), d->index_sha256, CRYPTO_DIGEST_SIZE) < 0 ? -EBADMSG : 0;
-	return 0; /* unknown keys: skipped */
+	return index_kv(&d->index, d->index_sha256, k, v); /* unknown keys: skipped */
 }
 
 static int vol_kv(struct repo_volume *o, const char *k, const char *v)
@@ -227,24 +244,20 @@ static int vol_kv(struct repo_volume *o, const char *k, const char *v)
 		return 0;
 	}
 	if (strcmp(k, "disk") == 0) {
-		if (num(v, &n) < 0 || n > 1024)
+		if (num_max(v, 1024, &n) < 0)
 			return -EBADMSG;
 		o->disk = (int)n;
 		return 0;
 	}
 	if (strcmp(k, "partition") == 0) {
-		if (num(v, &n) < 0 || n > 65535)
+		if (num_max(v, 65535, &n) < 0)
 			return -EBADMSG;
 		o->partition = (unsigned)n;
 		return 0;
 	}
 	if (strcmp(k, "offset") == 0)
 		return num(v, &o->offset);
-	if (strcmp(k, "index") == 0)
-		return safe_rel(v) ? dup_val(v, &o->index) : -EBADMSG;
-	if (strcmp(k, "index-sha256") == 0)
-		return hex_parse(v, strlen(v), o->index_sha256, CRYPTO_DIGEST_SIZE) < 0 ? -EBADMSG : 0;
-	return 0;
+	return index_kv(&o->index, o->index_sha256, k, v);
 }
 
 static int doc_kv(struct repo_document *d, const char *k, const char *v)
