@@ -60,6 +60,19 @@ int src_pread(struct src *s, void *buf, size_t len, uint64_t off)
 	return s->ops->pread(s, buf, len, off);
 }
 
+int src_map(struct src *s, uint64_t off, size_t len, struct src_extent *ret)
+{
+	uint64_t end;
+
+	if (!add_ok(off, len, &end) || end > s->size || len == 0)
+		return -EINVAL;
+	if (!s->map) {
+		*ret = (struct src_extent){ .kind = SRC_EXTENT_READ, .fd = -1, .len = len };
+		return 0;
+	}
+	return s->map(s, off, len, ret);
+}
+
 /* file */
 
 struct file_priv {
@@ -79,6 +92,14 @@ static void file_destroy(struct src *s)
 
 	close(p->fd);
 	free(p);
+}
+
+static int file_map(struct src *s, uint64_t off, size_t len, struct src_extent *ret)
+{
+	struct file_priv *p = s->priv;
+
+	*ret = (struct src_extent){ .kind = SRC_EXTENT_FD, .fd = p->fd, .fd_off = off, .len = len };
+	return 0;
 }
 
 static const struct src_ops file_ops = { file_pread, file_destroy };
@@ -106,6 +127,7 @@ int src_open_file(const char *path, bool writable, struct src **ret)
 		return r;
 	}
 	fd = -1;
+	(*ret)->map = file_map;
 	(void)posix_fadvise(p->fd, 0, 0, POSIX_FADV_RANDOM);
 	return 0;
 }
@@ -139,6 +161,13 @@ static void slice_destroy(struct src *s)
 	free(p);
 }
 
+static int slice_map(struct src *s, uint64_t off, size_t len, struct src_extent *ret)
+{
+	struct slice_priv *p = s->priv;
+
+	return src_map(p->parent, p->off + off, len, ret);
+}
+
 static const struct src_ops slice_ops = { slice_pread, slice_destroy };
 
 int src_slice_new(struct src *parent, uint64_t off, uint64_t size, const char *name, struct src **ret)
@@ -158,8 +187,10 @@ int src_slice_new(struct src *parent, uint64_t off, uint64_t size, const char *n
 	if (r < 0) {
 		src_unref(p->parent);
 		free(p);
+		return r;
 	}
-	return r;
+	(*ret)->map = slice_map;
+	return 0;
 }
 
 /* memory */

@@ -22,12 +22,27 @@ struct src_ops {
 	void (*destroy)(struct src *s);
 };
 
+/* Where a range of a source comes from (src_map()). */
+enum src_extent_kind {
+	SRC_EXTENT_READ, /* only src_pread() gives these bytes (decoded, overlaid, in memory) */
+	SRC_EXTENT_FD,   /* the bytes at fd_off of file descriptor fd */
+	SRC_EXTENT_ZERO, /* zeros */
+};
+struct src_extent {
+	enum src_extent_kind kind;
+	int fd; /* SRC_EXTENT_FD: borrowed, open as long as the source is */
+	uint64_t fd_off;
+	size_t len;
+};
+
 struct src {
 	const struct src_ops *ops;
 	unsigned refs;
 	uint64_t size;
 	char *name; /* for messages: a path, "path:p2", "path@{shadow id}" */
 	void *priv;
+	/* Optional (NULL: everything is SRC_EXTENT_READ): src_map() for this kind; off + len <= size, len > 0. */
+	int (*map)(struct src *s, uint64_t off, size_t len, struct src_extent *ret);
 };
 
 /* Open an image file or block device read-only (writable=true: O_RDWR, for revert). */
@@ -53,6 +68,16 @@ void src_unref(struct src *s);
 
 /* Read len bytes at off. -EINVAL if the range lies outside the source (nothing read). */
 int src_pread(struct src *s, void *buf, size_t len, uint64_t off);
+
+/*
+ * Where the bytes at off come from, for callers that can move them without
+ * copying them (splice): the first extent of [off, off+len), ret->len bytes
+ * (1 <= ret->len <= len), of one kind (see enum src_extent_kind). Reading the
+ * extent with src_pread() always gives the same bytes. -EINVAL if the range
+ * lies outside the source or len is 0; a view whose stores lack their data
+ * fails as src_pread() would. Thread-safe where src_pread() is.
+ */
+int src_map(struct src *s, uint64_t off, size_t len, struct src_extent *ret);
 
 static inline void src_unrefp(struct src **s)
 {

@@ -956,6 +956,46 @@ static int view_src_pread(struct src *s, void *buf, size_t len, uint64_t off)
 	return vss_view_pread(p->v, p->k, buf, len, off, 0);
 }
 
+/*
+ * The first extent of [off, off+len) of the view: the run of blocks that
+ * resolve to one contiguous range of one source (then mapped through that
+ * source), or to zeros; a block with overlay sectors is SRC_EXTENT_READ.
+ */
+static int view_src_map(struct src *s, uint64_t off, size_t len, struct src_extent *ret)
+{
+	struct view_priv *p = s->priv;
+	struct vss_volume *v = p->v;
+	struct seg run = { 0 };
+	size_t run_len = 0;
+	int r;
+
+	r = vss_view_check(v, p->k);
+	if (r < 0)
+		return r;
+	while (run_len < len) {
+		size_t n = MIN(len - run_len, (size_t)(BLK - (off + run_len) % BLK));
+		struct seg g;
+
+		resolve(v, p->k, p->k, off + run_len, 0, &g);
+		if (run_len == 0) {
+			if (g.kind == SEG_OVERLAY) {
+				*ret = (struct src_extent){ .kind = SRC_EXTENT_READ, .fd = -1, .len = n };
+				return 0;
+			}
+			run = g;
+		} else if (g.kind != run.kind || g.kind == SEG_OVERLAY ||
+			   (g.kind != SEG_ZERO && (g.src != run.src || g.off != run.off + run_len))) {
+			break;
+		}
+		run_len += n;
+	}
+	if (run.kind == SEG_ZERO) {
+		*ret = (struct src_extent){ .kind = SRC_EXTENT_ZERO, .fd = -1, .len = run_len };
+		return 0;
+	}
+	return src_map(run.src, run.off, run_len, ret);
+}
+
 static void view_src_destroy(struct src *s)
 {
 	free(s->priv);
@@ -979,9 +1019,12 @@ int vss_view_src_new(struct vss_volume *v, unsigned k, struct src **ret)
 	p->k = k;
 	snprintf(name, sizeof(name), "%s@{%s}", v->src->name, guid_format(&v->stores[k].info.copy_id, id));
 	r = src_new(&view_ops, v->stores[k].info.volume_size, name, p, ret);
-	if (r < 0)
+	if (r < 0) {
 		free(p);
-	return r;
+		return r;
+	}
+	(*ret)->map = view_src_map;
+	return 0;
 }
 
 static int cmp_u64(const void *a, const void *b)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -454,11 +455,158 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_open(req, fi);
 }
 
+/*
+ * Raw images: the reply is assembled from the source's extents (src_map()),
+ * so that bytes that sit in an image file (the volume, a shadow copy's
+ * store, its unchanged blocks) are spliced from the page cache to the kernel
+ * without passing through this process, and zeros are spliced from a hole
+ * of a memfd (the kernel's zero page); only what must be decoded or overlaid
+ * is read into a buffer. Where splicing is not possible (a pipe too small
+ * for an unprivileged process) libfuse reads the descriptors itself.
+ */
+#define IMG_EXTENTS 64
+#define ZEROS_LEN (1u << 20)
+static int zero_fd = -1; /* a memfd of ZEROS_LEN bytes, all hole; -1: zeros are read into the buffer */
+
+/*
+ * Each worker thread keeps its read buffer: a fresh 1 MiB malloc per request
+ * is an mmap, page faults and cleared pages every time. Freed when libfuse
+ * retires the thread.
+ */
+struct tbuf {
+	uint8_t *data;
+	size_t size;
+};
+static pthread_key_t tbuf_key;
+static pthread_once_t tbuf_once = PTHREAD_ONCE_INIT;
+
+static void tbuf_free(void *p)
+{
+	struct tbuf *b = p;
+
+	free(b->data);
+	free(b);
+}
+
+static void tbuf_init(void)
+{
+	(void)pthread_key_create(&tbuf_key, tbuf_free);
+}
+
+/* This thread's buffer of at least size bytes (valid until its next call), or NULL. */
+static uint8_t *tbuf_get(size_t size)
+{
+	struct tbuf *b;
+
+	(void)pthread_once(&tbuf_once, tbuf_init);
+	b = pthread_getspecific(tbuf_key);
+	if (!b) {
+		b = calloc(1, sizeof(*b));
+		if (!b || pthread_setspecific(tbuf_key, b) != 0) {
+			free(b);
+			return NULL;
+		}
+	}
+	if (b->size < size) {
+		uint8_t *d = malloc(MAX(size, (size_t)(1u << 20)));
+		if (!d)
+			return NULL;
+		free(b->data);
+		b->data = d;
+		b->size = MAX(size, (size_t)(1u << 20));
+	}
+	return b->data;
+}
+
+/* Does extent x continue piece b (the last one of the reply)? Zeros are a run of zero_fd from 0. */
+static bool img_extends(const struct fuse_buf *b, const struct src_extent *x)
+{
+	if (!b)
+		return false;
+	if (!(b->flags & FUSE_BUF_IS_FD))
+		return x->kind == SRC_EXTENT_READ; /* pieces of the buffer are laid out as the reply */
+	if (b->fd == zero_fd)
+		return x->kind == SRC_EXTENT_ZERO && b->size + x->len <= ZEROS_LEN;
+	return x->kind == SRC_EXTENT_FD && b->fd == x->fd && (uint64_t)b->pos + b->size == x->fd_off;
+}
+
+static void img_read(fuse_req_t req, struct mnt_vol *v, size_t size, uint64_t off)
+{
+	struct fuse_bufvec *bv;
+	uint8_t *buf = NULL;
+	size_t n = 0, pos = 0;
+	bool has_fd = false;
+	int r = 0;
+
+	bv = malloc(sizeof(*bv) + (IMG_EXTENTS - 1) * sizeof(bv->buf[0]));
+	if (!bv) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	while (pos < size) {
+		struct fuse_buf *b = n ? &bv->buf[n - 1] : NULL;
+		struct src_extent x;
+
+		r = src_map(v->src, off + pos, size - pos, &x);
+		if (r < 0)
+			break;
+		if (x.kind == SRC_EXTENT_ZERO) {
+			if (zero_fd >= 0)
+				x.len = MIN(x.len, (size_t)ZEROS_LEN);
+			else
+				x.kind = SRC_EXTENT_READ;
+		}
+		if (n == IMG_EXTENTS - 1 && !img_extends(b, &x)) /* the last piece: the rest through the buffer */
+			x = (struct src_extent){ .kind = SRC_EXTENT_READ, .fd = -1, .len = size - pos };
+		if (x.kind == SRC_EXTENT_READ) {
+			if (!buf && !(buf = tbuf_get(size))) {
+				r = -ENOMEM;
+				break;
+			}
+			r = src_pread(v->src, buf + pos, x.len, off + pos);
+			if (r < 0)
+				break;
+		}
+		if (img_extends(b, &x)) {
+			b->size += x.len;
+		} else {
+			b = &bv->buf[n++];
+			*b = (struct fuse_buf){ .size = x.len, .fd = -1 };
+			if (x.kind == SRC_EXTENT_READ) {
+				b->mem = buf + pos;
+			} else {
+				b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+				b->fd = x.kind == SRC_EXTENT_ZERO ? zero_fd : x.fd;
+				b->pos = x.kind == SRC_EXTENT_ZERO ? 0 : (off_t)x.fd_off;
+				has_fd = true;
+			}
+		}
+		pos += x.len;
+	}
+	if (r < 0) {
+		free(bv);
+		sr_debug("read of %s at %llu: %s", v->label, (unsigned long long)off, sr_errmsg(r));
+		fuse_reply_err(req, errno_for_kernel(r));
+		return;
+	}
+	if (has_fd) {
+		bv->count = n;
+		bv->idx = 0;
+		bv->off = 0;
+		r = fuse_reply_data(req, bv, 0);
+		if (r < 0)
+			sr_debug("reply to a read of %s at %llu: %s", v->label, (unsigned long long)off, strerror(-r));
+	} else {
+		fuse_reply_buf(req, (const char *)buf, size);
+	}
+	free(bv);
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi _unused_)
 {
 	struct mnt_tree *t = tree_of(req);
 	struct mnt_node *n = node_of(t, ino);
-	_cleanup_free_ uint8_t *buf = NULL;
+	uint8_t *buf = NULL;
 	ssize_t got = 0;
 	int r = 0;
 
@@ -468,21 +616,15 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	}
 	if (n->kind == MNT_IMG) {
 		struct mnt_vol *v = n->vol;
-		if ((uint64_t)off >= v->size || !v->src) {
+		if ((uint64_t)off >= v->size || !v->src || size == 0) {
 			fuse_reply_buf(req, NULL, 0);
 			return;
 		}
-		size = (size_t)MIN((uint64_t)size, v->size - (uint64_t)off);
-		buf = malloc(size);
-		if (!buf) {
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
-		r = src_pread(v->src, buf, size, (uint64_t)off);
-		got = (ssize_t)size;
+		img_read(req, v, (size_t)MIN((uint64_t)size, v->size - (uint64_t)off), (uint64_t)off);
+		return;
 	} else if (n->kind == MNT_NTFS) {
 		struct ntfsfs *fs;
-		buf = malloc(size ? size : 1);
+		buf = tbuf_get(size);
 		if (!buf) {
 			fuse_reply_err(req, ENOMEM);
 			return;
@@ -861,6 +1003,17 @@ static void op_init(void *userdata _unused_, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	if (conn->capable & FUSE_CAP_ASYNC_READ)
 		conn->want |= FUSE_CAP_ASYNC_READ;
+	/*
+	 * Requests of up to 960 KiB (libfuse derives max_pages from max_write):
+	 * a spliced reply of 1 MiB would need a pipe larger than the 1 MiB an
+	 * unprivileged (or CAP_SYS_RESOURCE-less) process may make, and libfuse
+	 * would copy it instead.
+	 */
+	conn->max_write = (1u << 20) - (64u << 10);
+	/* image bytes are spliced from the source files (img_read), never moved: the source keeps its pages */
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	conn->want &= ~(unsigned)FUSE_CAP_SPLICE_MOVE;
 	/* nothing ever changes: no need to check sizes and mtimes before serving cached pages */
 	conn->want &= ~(unsigned)(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_AUTO_INVAL_DATA);
 }
@@ -943,6 +1096,13 @@ int mnt_serve(struct mnt_tree *t, const char *mountpoint, const struct mnt_optio
 	    fuse_opt_add_arg(&args, opts) < 0) {
 		fuse_opt_free_args(&args);
 		return -ENOMEM;
+	}
+	if (zero_fd < 0) {
+		int fd = memfd_create("shadowrev-zeros", MFD_CLOEXEC);
+		if (fd >= 0 && ftruncate(fd, ZEROS_LEN) == 0)
+			zero_fd = fd;
+		else if (fd >= 0)
+			close(fd);
 	}
 	se = fuse_session_new(&args, &ops, sizeof(ops), t);
 	fuse_opt_free_args(&args);
