@@ -21,7 +21,7 @@ static const struct cli_verb verbs[] = {
 	  "       shadowrev list shadows|volumes|writers [--set ID] [--repo DIR] [--json]\n"
 	  "       shadowrev list storage [--repo DIR] [--json]\n"
 	  "       shadowrev list shadows [--image] IMAGE... [--json]\n"
-	  "       shadowrev list exposed [--root DIR] [--json]\n"
+	  "       shadowrev list exposed [--root DIR] [--repo DIR] [--json]\n"
 	  "\n"
 	  "From the catalog of the repository (--repo DIR, else $SHADOWREV_REPO, else the\n"
 	  "default repository), brought up to date with the repository first:\n"
@@ -222,19 +222,20 @@ static const struct cli_verb verbs[] = {
 	  "repository: a captured volume's own ID or a shadow copy inside it) read-only at\n"
 	  "ROOT/E (default root /run/shadowrev/drives). With --block, also attach a\n"
 	  "read-only loop device to its raw volume and print the device. A letter in use\n"
-	  "is refused. Exposures are recorded in ROOT/.shadowrev/exposures.json; one whose\n"
-	  "daemon died is cleaned up by the next expose or unexpose.\n"
+	  "is refused. Exposures are recorded in the catalog (the repository's, or\n"
+	  "ROOT/.shadowrev/catalog.sqlite without one); one whose daemon died is reported\n"
+	  "by list exposed and cleaned up by the next expose or unexpose.\n"
 	  "\n"
 	  "  --root DIR            where the drive-letter folders are\n"
 	  "  --block               attach a read-only loop device to volume.img\n"
 	  "  --repo DIR, --passphrase-file FILE, --json\n" },
 	{ "unexpose", cmd_unexpose, "remove an exposed shadow copy",
-	  "usage: shadowrev unexpose E:|SHADOW-ID [--root DIR]\n"
-	  "       shadowrev unexpose --list [--root DIR] [--json]\n"
+	  "usage: shadowrev unexpose E:|SHADOW-ID [--root DIR] [--repo DIR]\n"
+	  "       shadowrev unexpose --list [--root DIR] [--repo DIR] [--json]\n"
 	  "\n"
 	  "Detach its loop device, unmount its drive-letter folder and stop its daemon;\n"
-	  "exposures whose daemon died are cleaned up too. --list shows the exposures\n"
-	  "(alive or dead).\n" },
+	  "exposures whose daemon died are cleaned up too; the catalog entry goes with it.\n"
+	  "--list shows the exposures (alive or dead).\n" },
 	{ "restore", cmd_restore, "get files, or a whole server, back from a set or a shadow copy",
 	  "usage: shadowrev restore files SOURCE PATH... (--to DIR | --archive FILE|-) [--format tar|pax|zip]\n"
 	  "                               [--ntfs-metadata] [--overwrite] [--repo DIR | --image IMAGE...]\n"

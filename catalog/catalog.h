@@ -88,4 +88,32 @@ void catalog_rollback(struct catalog *c);
  */
 int catalog_sync(struct catalog *c, bool rebuild, unsigned *ret_new);
 
+/*
+ * Exposures: which shadow copy `shadowrev expose` shows under which
+ * drive-letter folder (mount/ keeps them: recorded on expose, removed on
+ * unexpose and when an exposure whose daemon died is cleaned up). A rebuild
+ * keeps them. In SQL: exposures.kind is "drive" or "block" (with a loop
+ * device), target the drive folder, detail a JSON object with letter, mount,
+ * loop and source.
+ */
+struct catalog_exposure {
+	int64_t id;         /* the row (set by catalog_exposure_add() and _list()) */
+	struct sr_guid shadow_id;
+	struct sr_guid set_id;
+	bool has_set;
+	char letter;        /* 'A'..'Z' */
+	char drive[4096];   /* the drive-letter folder (root/E): identifies the exposure */
+	char mount[4096];   /* the FUSE mount that serves it */
+	char loop[64];      /* the read-only loop device, "" if none */
+	char source[1024];  /* the images or the repository, for listings ("" if unknown) */
+	int pid;            /* the daemon */
+	int64_t created;    /* Unix time */
+};
+/* Record e; sets e->id. */
+int catalog_exposure_add(struct catalog *c, struct catalog_exposure *e);
+/* Remove the exposure recorded as row id; returns 1 if it was there, 0 if not. */
+int catalog_exposure_remove(struct catalog *c, int64_t id);
+/* The exposures whose drive folder is directly under root (NULL: all), oldest first; *ret is malloc'ed. */
+int catalog_exposure_list(struct catalog *c, const char *root, struct catalog_exposure **ret, size_t *ret_n);
+
 #endif

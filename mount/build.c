@@ -426,10 +426,9 @@ static int shadow_tree(struct mnt_tree *t, struct src *view, const char *label, 
 }
 
 int mnt_build_shadow(struct mnt_tree *t, const char *shadow_id, char *const *images, size_t n, const char *repo_dir,
-		     const char *passphrase_file, char *ret_shadow_id, size_t size)
+		     const char *passphrase_file, struct sr_guid *ret_shadow_id, struct sr_guid *ret_set_id)
 {
 	_cleanup_src_ struct src *view = NULL;
-	char id[GUID_STRING_MAX];
 	struct owner *o;
 	int r;
 
@@ -450,7 +449,8 @@ int mnt_build_shadow(struct mnt_tree *t, const char *shadow_id, char *const *ima
 		if (r < 0)
 			return r;
 		s = vss_volume_store(o->vs->vols[vi].vss, k);
-		snprintf(ret_shadow_id, size, "%s", guid_format(&s->copy_id, id));
+		*ret_shadow_id = s->copy_id;
+		*ret_set_id = s->set_id;
 		return shadow_tree(t, view, view->name, 0, s->creation_time);
 	}
 
@@ -467,7 +467,8 @@ int mnt_build_shadow(struct mnt_tree *t, const char *shadow_id, char *const *ima
 		r = repo_volume_src_new(o->repo, m, vi, &view);
 		if (r < 0)
 			return r;
-		snprintf(ret_shadow_id, size, "%s", guid_format(&m->vols[vi].shadow_id, id));
+		*ret_shadow_id = m->vols[vi].shadow_id;
+		*ret_set_id = m->set_id;
 		return shadow_tree(t, view, view->name, m->vols[vi].drive[0], m->created);
 	}
 	if (r != -ENOENT)
@@ -512,7 +513,8 @@ int mnt_build_shadow(struct mnt_tree *t, const char *shadow_id, char *const *ima
 					}
 					o->vss[0] = vss;
 					o->n_vss = o->cap_vss = 1;
-					snprintf(ret_shadow_id, size, "%s", guid_format(&s->copy_id, id));
+					*ret_shadow_id = s->copy_id;
+					*ret_set_id = s->set_id;
 					return shadow_tree(t, view, view->name, o->sets[si].vols[vi].drive[0],
 							   s->creation_time);
 				}

@@ -1,19 +1,34 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * `shadowrev expose` / `unexpose`: one shadow copy under a drive-letter
- * folder. Layout under the root (default /run/shadowrev/drives):
+ * `shadowrev expose` / `unexpose` / `list exposed`: one shadow copy under a
+ * drive-letter folder. Layout under the root (default /run/shadowrev/drives):
  *
  *   .shadowrev/lock            taken while exposures change
- *   .shadowrev/exposures.json  the records (atomic_replace), until the catalog has a table for them
  *   .shadowrev/mnt/E/          the FUSE mount: volume.img, files/
+ *   .shadowrev/catalog-of/E    the directory of the catalog that records E: (one line)
+ *   .shadowrev/catalog.sqlite  the catalog of exposures of images when there is no repository
  *   E/                         files/ bind-mounted read-only (a symlink if bind mounts are not allowed)
  *
  * With --block, a read-only loop device is attached to volume.img.
+ *
+ * The record of an exposure is a row of the catalog's exposures table
+ * (catalog_exposure_*(); mount/ may use catalog/, not the other way): the
+ * catalog of the repository (--repo DIR, else the default repository when
+ * there is one), else, for images without any repository, one in the root's
+ * state folder, so that an exposure is always recorded and nothing is created
+ * where `shadowrev init` would later find it in the way. catalog-of/E says
+ * which catalog to look in when `unexpose E:` is run without --repo. What is
+ * mounted is the kernel's word, not the record's: a teardown needs only the
+ * letter (the loop device is found by its backing file), so a record that was
+ * lost never leaves a mount behind, and a record whose daemon is gone is
+ * removed with what it left.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/loop.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,12 +40,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catalog/catalog.h"
 #include "core/buf.h"
 #include "core/cli.h"
 #include "core/guid.h"
 #include "core/io.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/repo.h"
 #include "mount-internal.h"
 #include "mount.h"
 
@@ -46,203 +63,261 @@ static void _printf_(3, 4) sfmt(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-struct exposure {
-	char letter;
-	char shadow_id[GUID_STRING_MAX];
-	int pid;
-	char loop[64];
-	char source[1024]; /* images or repository, for the listing */
-	long long created;
-	bool dead; /* found at load time */
-};
-
-struct exposures {
-	struct exposure *v;
-	size_t n, cap;
-};
-
 static void paths(const char *root, char letter, char *mnt, char *drive, size_t size)
 {
 	sfmt(mnt, size, "%s/.shadowrev/mnt/%c", root, letter);
 	sfmt(drive, size, "%s/%c", root, letter);
 }
 
-/* the records: a small JSON document of flat objects, read back by this parser only */
-
-static const char *skip_ws(const char *p)
+static void pointer_path(const char *root, char letter, char *out, size_t size)
 {
-	while (*p && isspace((unsigned char)*p))
-		p++;
-	return p;
+	sfmt(out, size, "%s/.shadowrev/catalog-of/%c", root, letter);
 }
 
-static const char *parse_string(const char *p, char *out, size_t size)
+static bool file_exists(const char *dir, const char *name)
 {
-	size_t o = 0;
+	char p[4200];
 
-	if (*p != '"')
-		return NULL;
-	for (p++; *p && *p != '"'; p++) {
-		char c = *p;
-		if (c == '\\') {
-			p++;
-			if (*p == 'u') {
-				unsigned v = 0;
-				for (int i = 0; i < 4; i++) {
-					p++;
-					if (!isxdigit((unsigned char)*p))
-						return NULL;
-					v = v * 16 + (unsigned)(isdigit((unsigned char)*p) ? *p - '0' : (tolower(*p) - 'a' + 10));
-				}
-				c = v < 0x80 ? (char)v : '?';
-			} else if (*p == 'n')
-				c = '\n';
-			else if (*p == 't')
-				c = '\t';
-			else if (*p)
-				c = *p;
-			else
-				return NULL;
-		}
-		if (o + 1 < size)
-			out[o++] = c;
-	}
-	if (*p != '"')
-		return NULL;
-	out[o] = 0;
-	return p + 1;
+	sfmt(p, sizeof(p), "%s/%s", dir, name);
+	return access(p, F_OK) == 0;
 }
 
-static int records_parse(const char *text, struct exposures *ret)
+/*
+ * The catalog new exposures are recorded in: --repo DIR's, else the default
+ * repository's if there is one (a repository or a catalog in that folder),
+ * else the root's own. Fails only when --repo names no folder.
+ */
+static int catalog_dir_for(const char *root, const char *repo_opt, char *out, size_t size)
 {
-	const char *p = strstr(text, "[");
+	_cleanup_free_ char *d = NULL;
+	char abs[PATH_MAX];
 
-	if (!p)
-		return -EBADMSG;
-	p = skip_ws(p + 1);
-	while (*p == '{') {
-		struct exposure e = { 0 };
-		p = skip_ws(p + 1);
-		while (*p == '"') {
-			char key[64], val[1024];
-			p = parse_string(p, key, sizeof(key));
-			if (!p)
-				return -EBADMSG;
-			p = skip_ws(p);
-			if (*p++ != ':')
-				return -EBADMSG;
-			p = skip_ws(p);
-			if (*p == '"') {
-				p = parse_string(p, val, sizeof(val));
-				if (!p)
-					return -EBADMSG;
-			} else {
-				size_t n = strcspn(p, ",}");
-				sfmt(val, sizeof(val), "%.*s", (int)MIN(n, sizeof(val) - 1), p);
-				p += n;
-			}
-			if (strcmp(key, "letter") == 0)
-				e.letter = val[0];
-			else if (strcmp(key, "shadow_id") == 0)
-				sfmt(e.shadow_id, sizeof(e.shadow_id), "%s", val);
-			else if (strcmp(key, "pid") == 0)
-				e.pid = atoi(val);
-			else if (strcmp(key, "loop") == 0 && strcmp(val, "null") != 0)
-				sfmt(e.loop, sizeof(e.loop), "%s", val);
-			else if (strcmp(key, "source") == 0)
-				sfmt(e.source, sizeof(e.source), "%s", val);
-			else if (strcmp(key, "created") == 0)
-				e.created = atoll(val);
-			p = skip_ws(p);
-			if (*p == ',')
-				p = skip_ws(p + 1);
-		}
-		if (*p++ != '}')
-			return -EBADMSG;
-		if (e.letter >= 'A' && e.letter <= 'Z' && vec_push(ret, e) < 0)
-			return -ENOMEM;
-		p = skip_ws(p);
-		if (*p == ',')
-			p = skip_ws(p + 1);
-	}
-	return 0;
-}
-
-static void records_path(const char *root, char *out, size_t size)
-{
-	sfmt(out, size, "%s/.shadowrev/exposures.json", root);
-}
-
-static int records_load(const char *root, struct exposures *ret)
-{
-	char path[4096];
-	_cleanup_free_ void *data = NULL;
-	size_t len;
-	int r;
-
-	records_path(root, path, sizeof(path));
-	r = read_file(path, 1 << 20, &data, &len);
-	if (r == -ENOENT)
+	if (repo_opt) {
+		if (!realpath(repo_opt, abs))
+			return sr_fail(-errno, "no repository at '%s': %s", repo_opt, strerror(errno));
+		sfmt(out, size, "%s", abs);
 		return 0;
-	if (r < 0)
-		return sr_fail(r, "cannot read '%s': %s", path, strerror(-r));
-	r = records_parse(data, ret);
-	if (r < 0)
-		return sr_fail(r, "'%s' is corrupt", path);
+	}
+	if (repo_default_dir(&d) >= 0 && (file_exists(d, "config") || file_exists(d, CATALOG_FILE)) &&
+	    realpath(d, abs)) {
+		sfmt(out, size, "%s", abs);
+		return 0;
+	}
+	sr_errclear();
+	sfmt(out, size, "%s/.shadowrev", root);
 	return 0;
 }
 
-static void records_write_json(FILE *f, const struct exposures *x, const char *root, bool pretty, bool status)
-{
-	struct json j;
+/* what is exposed under a root: the records of every catalog that may hold some, and the mounts */
 
-	json_init(&j, f, pretty);
-	json_obj_begin(&j);
-	json_key(&j, "exposures");
-	json_arr_begin(&j);
-	for (size_t i = 0; i < x->n; i++) {
-		const struct exposure *e = &x->v[i];
-		char l[2] = { e->letter, 0 }, mnt[4096], drive[4096];
-		paths(root, e->letter, mnt, drive, sizeof(mnt));
-		json_obj_begin(&j);
-		json_kstr(&j, "letter", l);
-		json_kstr(&j, "shadow_id", e->shadow_id);
-		json_ku64(&j, "pid", (uint64_t)e->pid);
-		json_kstr(&j, "drive", drive);
-		json_kstr(&j, "mount", mnt);
-		json_kstr(&j, "loop", e->loop[0] ? e->loop : NULL);
-		json_kstr(&j, "source", e->source);
-		json_ku64(&j, "created", (uint64_t)e->created);
-		if (status)
-			json_kstr(&j, "state", e->dead ? "dead" : "alive");
-		json_obj_end(&j);
+struct cat {
+	char dir[PATH_MAX];
+	struct catalog *c; /* NULL: could not be opened (reported) */
+};
+
+struct entry {
+	struct catalog_exposure e; /* letter, drive and mount always set; the rest if recorded */
+	size_t cat;                /* index into state.cats */
+	bool recorded;
+	bool alive;
+};
+
+struct state {
+	const char *root;
+	VEC(struct cat) cats;
+	VEC(struct entry) v;
+};
+
+static void state_close(struct state *st)
+{
+	for (size_t i = 0; i < st->cats.n; i++) {
+		catalog_free(st->cats.v[i].c);
+		st->cats.v[i].c = NULL;
 	}
-	json_arr_end(&j);
-	json_obj_end(&j);
-	json_end(&j);
 }
 
-static int records_save(const char *root, const struct exposures *x)
+static void state_free(struct state *st)
 {
-	char path[4096];
-	char *data = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&data, &len);
+	state_close(st);
+	free(st->cats.v);
+	free(st->v.v);
+	st->cats.v = NULL;
+	st->v.v = NULL;
+	st->cats.n = st->v.n = 0;
+}
+
+/*
+ * Add the catalog in dir (once) and read its exposures under the root. create:
+ * make the catalog if the folder has none (else such a folder is skipped).
+ * Returns its index, or < 0 (-ENOENT: skipped; else the catalog cannot be read).
+ */
+static int state_add_catalog(struct state *st, const char *dir, bool create)
+{
+	struct cat k = { 0 };
+	struct catalog_exposure *x = NULL;
+	size_t n = 0, idx;
 	int r;
 
-	if (!f)
-		return -ENOMEM;
-	records_write_json(f, x, root, true, false);
-	if (fclose(f) != 0) {
-		free(data);
-		return -ENOMEM;
-	}
-	records_path(root, path, sizeof(path));
-	r = atomic_replace(path, data, len, 0644);
-	free(data);
+	if (!realpath(dir, k.dir))
+		return -ENOENT;
+	for (size_t i = 0; i < st->cats.n; i++)
+		if (strcmp(st->cats.v[i].dir, k.dir) == 0)
+			return (int)i;
+	if (!create && !file_exists(k.dir, CATALOG_FILE))
+		return -ENOENT;
+	r = catalog_open(k.dir, &k.c);
 	if (r < 0)
-		return sr_fail(r, "cannot write '%s': %s", path, strerror(-r));
+		return r;
+	r = catalog_exposure_list(k.c, st->root, &x, &n);
+	if (r < 0) {
+		catalog_free(k.c);
+		return r;
+	}
+	r = vec_push(&st->cats, k);
+	if (r < 0) {
+		catalog_free(k.c);
+		free(x);
+		return r;
+	}
+	idx = st->cats.n - 1;
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		struct entry e = { .e = x[i], .cat = idx, .recorded = true };
+		char mnt[4096], drive[4096];
+		if (x[i].letter < 'A' || x[i].letter > 'Z')
+			continue; /* not ours */
+		/* the paths follow from the root and the letter; the row's copies are for readers of the catalog */
+		paths(st->root, x[i].letter, mnt, drive, sizeof(mnt));
+		sfmt(e.e.mount, sizeof(e.e.mount), "%s", mnt);
+		sfmt(e.e.drive, sizeof(e.e.drive), "%s", drive);
+		r = vec_push(&st->v, e);
+	}
+	free(x);
+	return r < 0 ? r : (int)idx;
+}
+
+static bool state_has_letter(const struct state *st, char letter)
+{
+	for (size_t i = 0; i < st->v.n; i++)
+		if (st->v.v[i].e.letter == letter)
+			return true;
+	return false;
+}
+
+/* Read the catalog-of/ pointers: the catalogs that record this root's letters. */
+static void state_add_pointed(struct state *st)
+{
+	char dir[4096];
+	DIR *d;
+
+	sfmt(dir, sizeof(dir), "%s/.shadowrev/catalog-of", st->root);
+	d = opendir(dir);
+	if (!d)
+		return;
+	for (struct dirent *de; (de = readdir(d));) {
+		char p[4400];
+		_cleanup_free_ void *data = NULL;
+		size_t len;
+		int r;
+
+		if (strlen(de->d_name) != 1 || de->d_name[0] < 'A' || de->d_name[0] > 'Z')
+			continue;
+		sfmt(p, sizeof(p), "%s/%s", dir, de->d_name);
+		if (read_file(p, PATH_MAX, &data, &len) < 0)
+			continue;
+		((char *)data)[strcspn(data, "\n")] = 0;
+		r = state_add_catalog(st, data, false);
+		if (r < 0 && r != -ENOENT)
+			sr_warn("cannot read the exposures recorded in '%s': %s", (char *)data, sr_errmsg(r));
+	}
+	closedir(d);
+}
+
+/* Letters that are mounted (or have a mount folder or pointer) without a record. */
+static int state_add_unrecorded(struct state *st)
+{
+	char dirs[2][4096];
+	int r = 0;
+
+	sfmt(dirs[0], sizeof(dirs[0]), "%s/.shadowrev/mnt", st->root);
+	sfmt(dirs[1], sizeof(dirs[1]), "%s/.shadowrev/catalog-of", st->root);
+	for (int k = 0; k < 2 && r >= 0; k++) {
+		DIR *d = opendir(dirs[k]);
+		if (!d)
+			continue;
+		for (struct dirent *de; (de = readdir(d)) && r >= 0;) {
+			struct entry e = { .cat = SIZE_MAX };
+			char c = de->d_name[0];
+			if (de->d_name[1] || c < 'A' || c > 'Z' || state_has_letter(st, c))
+				continue;
+			e.e.letter = c;
+			paths(st->root, c, e.e.mount, e.e.drive, sizeof(e.e.mount));
+			r = vec_push(&st->v, e);
+		}
+		closedir(d);
+	}
+	return r;
+}
+
+/*
+ * Everything exposed under root: the catalogs the pointers name, the one in
+ * extra_dir (the catalog this command records in or was pointed at; create:
+ * make it if missing) and the mounts; each marked alive or not. A catalog
+ * that cannot be read is reported and skipped, except extra_dir (an error).
+ */
+static int state_load(struct state *st, const char *root, const char *extra_dir, bool create)
+{
+	char own[4200];
+	int r;
+
+	st->root = root;
+	if (extra_dir) {
+		r = state_add_catalog(st, extra_dir, create);
+		if (r < 0 && r != -ENOENT)
+			return sr_fail(r, "cannot use the catalog in '%s': %s", extra_dir, sr_errmsg(r));
+		if (r < 0 && create)
+			return sr_fail(-ENOENT, "no folder '%s' for the catalog", extra_dir);
+	}
+	state_add_pointed(st);
+	sfmt(own, sizeof(own), "%s/.shadowrev", root);
+	r = state_add_catalog(st, own, false);
+	if (r < 0 && r != -ENOENT)
+		sr_warn("cannot read the exposures recorded in '%s': %s", own, sr_errmsg(r));
+	r = state_add_unrecorded(st);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < st->v.n; i++) {
+		struct entry *e = &st->v.v[i];
+		pid_t pid = 0;
+		e->alive = mnt_probe(e->e.mount, &pid) == 1 && mnt_pid_alive(pid) && (!e->recorded || pid == e->e.pid);
+		if (!e->recorded && e->alive)
+			e->e.pid = pid;
+	}
 	return 0;
+}
+
+/* The entry that is alive for this letter, else the first one; NULL if none. */
+static struct entry *state_letter(struct state *st, char letter)
+{
+	struct entry *first = NULL;
+
+	for (size_t i = 0; i < st->v.n; i++) {
+		struct entry *e = &st->v.v[i];
+		if (e->e.letter != letter)
+			continue;
+		if (e->alive)
+			return e;
+		if (!first)
+			first = e;
+	}
+	return first;
+}
+
+static bool state_letter_alive(const struct state *st, char letter)
+{
+	for (size_t i = 0; i < st->v.n; i++)
+		if (st->v.v[i].e.letter == letter && st->v.v[i].alive)
+			return true;
+	return false;
 }
 
 /* loop devices */
@@ -298,55 +373,57 @@ static int loop_attach(const char *file, char *ret_dev, size_t size)
 	return r;
 }
 
-/* Detach dev if it still reads file (or anything under the state folder, mnt). */
-static int loop_detach(const char *dev, const char *mnt)
+/* Detach every loop device that reads a file under the FUSE mount mnt. */
+static int loops_detach(const char *mnt, bool force)
 {
-	char sys[128], back[4096] = "";
-	const char *name = strrchr(dev, '/');
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
+	char prefix[4200];
+	DIR *d = opendir("/sys/block");
+	int r = 0;
 
-	if (!name)
-		return -EINVAL;
-	sfmt(sys, sizeof(sys), "/sys/block/%s/loop/backing_file", name + 1);
-	fd = open(sys, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0; /* not attached any more */
-	n = read(fd, back, sizeof(back) - 1);
-	if (n > 0)
+	if (!d)
+		return 0;
+	sfmt(prefix, sizeof(prefix), "%s/", mnt);
+	for (struct dirent *de; (de = readdir(d));) {
+		char sys[512], back[4096] = "", dev[300];
+		_cleanup_close_ int fd = -1;
+		ssize_t n;
+
+		if (strncmp(de->d_name, "loop", 4) != 0)
+			continue;
+		sfmt(sys, sizeof(sys), "/sys/block/%s/loop/backing_file", de->d_name);
+		fd = open(sys, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* not attached */
+		n = read(fd, back, sizeof(back) - 1);
+		if (n <= 0)
+			continue;
 		back[n] = 0;
-	if (strncmp(back, mnt, strlen(mnt)) != 0)
-		return 0; /* reused for something else: not ours */
-	close(fd);
-	fd = open(dev, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (ioctl(fd, LOOP_CLR_FD, 0) < 0)
-		return sr_fail(-errno, "cannot detach '%s': %s", dev, strerror(errno));
-	return 0;
+		back[strcspn(back, "\n")] = 0;
+		if (strncmp(back, prefix, strlen(prefix)) != 0)
+			continue;
+		close(fd);
+		sfmt(dev, sizeof(dev), "/dev/%s", de->d_name);
+		fd = open(dev, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || ioctl(fd, LOOP_CLR_FD, 0) < 0) {
+			if (!force && r == 0)
+				r = sr_fail(-errno, "cannot detach '%s': %s", dev, strerror(errno));
+		}
+	}
+	closedir(d);
+	return r;
 }
 
-static bool exposure_alive(const char *root, const struct exposure *e)
-{
-	char mnt[4096], drive[4096];
-
-	paths(root, e->letter, mnt, drive, sizeof(mnt));
-	return mnt_pid_alive(e->pid) && mnt_probe(mnt, NULL) == 1;
-}
-
-/* Undo an exposure: loop device, drive folder, FUSE mount. force: its daemon died (lazy unmounts). */
-static int exposure_teardown(const char *root, const struct exposure *e, bool force)
+/* Undo what is mounted for a letter: loop devices, drive folder, FUSE mount. force: its daemon died (lazy unmounts). */
+static int exposure_teardown(const char *root, char letter, int pid, bool force)
 {
 	char mnt[4096], drive[4096];
 	struct stat st;
 	int r;
 
-	paths(root, e->letter, mnt, drive, sizeof(mnt));
-	if (e->loop[0]) {
-		r = loop_detach(e->loop, mnt);
-		if (r < 0 && !force)
-			return r;
-	}
+	paths(root, letter, mnt, drive, sizeof(mnt));
+	r = loops_detach(mnt, force);
+	if (r < 0)
+		return r;
 	if (lstat(drive, &st) == 0) {
 		if (S_ISLNK(st.st_mode)) {
 			(void)unlink(drive);
@@ -369,9 +446,78 @@ static int exposure_teardown(const char *root, const struct exposure *e, bool fo
 			return r;
 	}
 	(void)rmdir(mnt);
-	if (force && e->pid > 0 && mnt_pid_alive(e->pid))
-		(void)kill(e->pid, SIGTERM);
+	if (force && pid > 0 && mnt_pid_alive(pid))
+		(void)kill(pid, SIGTERM);
 	return 0;
+}
+
+/* Remove the records of a letter: its rows in every catalog read, and its pointer. */
+static int forget_letter(struct state *st, char letter)
+{
+	char p[4200];
+	size_t o = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < st->v.n; i++) {
+		struct entry *e = &st->v.v[i];
+		if (e->e.letter != letter) {
+			st->v.v[o++] = *e;
+			continue;
+		}
+		if (e->recorded && st->cats.v[e->cat].c) {
+			int q = catalog_exposure_remove(st->cats.v[e->cat].c, e->e.id);
+			if (q < 0 && r == 0)
+				r = q;
+		}
+	}
+	st->v.n = o;
+	pointer_path(st->root, letter, p, sizeof(p));
+	if (unlink(p) < 0 && errno != ENOENT && r == 0)
+		r = sr_fail(-errno, "cannot remove '%s': %s", p, strerror(errno));
+	return r;
+}
+
+static void warn_dead(const struct entry *e)
+{
+	char id[GUID_STRING_MAX];
+
+	if (e->recorded)
+		sr_warn("exposure %c: of shadow copy {%s} lost its daemon (pid %d); cleaning it up", e->e.letter,
+			guid_format(&e->e.shadow_id, id), e->e.pid);
+	else
+		sr_warn("exposure %c: has no record and no daemon; cleaning it up", e->e.letter);
+}
+
+/*
+ * Clean up the exposures whose daemon died: what they left mounted, their
+ * records. A stale record of a letter that is alive again (in another
+ * catalog) only loses the record. Returns how many letters were cleaned.
+ */
+static int reap_dead(struct state *st, bool quiet)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < st->v.n;) {
+		struct entry *e = &st->v.v[i];
+		if (e->alive) {
+			i++;
+			continue;
+		}
+		if (state_letter_alive(st, e->e.letter)) {
+			if (e->recorded && st->cats.v[e->cat].c)
+				(void)catalog_exposure_remove(st->cats.v[e->cat].c, e->e.id);
+			memmove(e, e + 1, (st->v.n - i - 1) * sizeof(*e));
+			st->v.n--;
+			continue;
+		}
+		if (!quiet)
+			warn_dead(e);
+		(void)exposure_teardown(st->root, e->e.letter, e->e.pid, true);
+		(void)forget_letter(st, e->e.letter); /* drops e and the letter's other entries */
+		sr_errclear();
+		n++;
+	}
+	return n;
 }
 
 static int state_open(const char *root, bool create, int *ret_lock)
@@ -382,6 +528,10 @@ static int state_open(const char *root, bool create, int *ret_lock)
 	sfmt(p, sizeof(p), "%s/.shadowrev/mnt", root);
 	if (create) {
 		r = mkdir_p(p, 0755);
+		if (r >= 0) {
+			sfmt(p, sizeof(p), "%s/.shadowrev/catalog-of", root);
+			r = mkdir_p(p, 0755);
+		}
 		if (r < 0)
 			return sr_fail(r, "cannot create '%s': %s", p, strerror(-r));
 	} else if (access(p, F_OK) < 0) {
@@ -396,29 +546,6 @@ static int state_open(const char *root, bool create, int *ret_lock)
 	return 0;
 }
 
-/* Drop the records of exposures whose daemon died, cleaning what they left. Returns how many. */
-static int reap_dead(const char *root, struct exposures *x, bool quiet)
-{
-	size_t o = 0;
-	int n = 0;
-
-	for (size_t i = 0; i < x->n; i++) {
-		struct exposure *e = &x->v[i];
-		if (exposure_alive(root, e)) {
-			x->v[o++] = *e;
-			continue;
-		}
-		if (!quiet)
-			sr_warn("exposure %c: of shadow copy {%s} lost its daemon (pid %d); cleaning it up", e->letter,
-				e->shadow_id, e->pid);
-		(void)exposure_teardown(root, e, true);
-		sr_errclear();
-		n++;
-	}
-	x->n = o;
-	return n;
-}
-
 static int parse_letter(const char *s, char *ret)
 {
 	char c = (char)toupper((unsigned char)s[0]);
@@ -429,9 +556,53 @@ static int parse_letter(const char *s, char *ret)
 	return 0;
 }
 
+/* "images a b c" or "repository DIR", for the record */
+static void describe_source(char **images, int n, const char *repo_dir, char *out, size_t size)
+{
+	struct buf b = BUF_INIT;
+
+	if (n == 0) {
+		_cleanup_free_ char *d = NULL;
+		if (!repo_dir && repo_default_dir(&d) < 0)
+			sr_errclear();
+		sfmt(out, size, "repository %s", repo_dir ? repo_dir : d ? d : "(default)");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		char abs[PATH_MAX];
+		if (buf_printf(&b, "%s%s", b.len ? " " : "", realpath(images[i], abs) ? abs : images[i]) < 0)
+			break;
+	}
+	sfmt(out, size, "%s", b.data ? (char *)b.data : "");
+	buf_free(&b);
+}
+
+/* Record e in the catalog in dir, pointer first (a pointer without a row is cleaned up; a row nobody finds is not). */
+static int record(const char *root, const char *dir, struct catalog_exposure *e)
+{
+	struct catalog *c = NULL;
+	char p[4200], line[PATH_MAX + 2];
+	int r;
+
+	pointer_path(root, e->letter, p, sizeof(p));
+	sfmt(line, sizeof(line), "%s\n", dir);
+	r = atomic_replace(p, line, strlen(line), 0644);
+	if (r < 0)
+		return sr_fail(r, "cannot write '%s': %s", p, strerror(-r));
+	r = catalog_open(dir, &c);
+	if (r >= 0)
+		r = catalog_exposure_add(c, e);
+	catalog_free(c);
+	if (r < 0) {
+		(void)unlink(p);
+		return sr_fail(r, "cannot record the exposure in the catalog in '%s': %s", dir, sr_errmsg(r));
+	}
+	return 0;
+}
+
 int cmd_expose(int argc, char **argv)
 {
-	enum { OPT_ROOT = OPT_FIRST_VERB_OPTION, OPT_BLOCK, OPT_REPO, OPT_PASS, OPT_CACHE };
+	enum { OPT_ROOT = OPT_FIRST_VERB_OPTION, OPT_BLOCK, OPT_REPO, OPT_PASS };
 	static const struct option opts[] = { CLI_COMMON_LONG_OPTIONS,
 					      { "root", required_argument, NULL, OPT_ROOT },
 					      { "block", no_argument, NULL, OPT_BLOCK },
@@ -441,12 +612,12 @@ int cmd_expose(int argc, char **argv)
 	struct cli_common c = { 0 };
 	const char *root = DEFAULT_ROOT, *repo_dir = NULL, *pass_file = NULL, *id_text;
 	struct mnt_options mo = { .ready_fd = -1 };
-	struct exposures x = { 0 };
-	struct exposure e = { 0 };
+	struct state sx = { 0 };
+	struct catalog_exposure e = { 0 };
 	struct mnt_tree *t = NULL;
-	char mnt[4096], drive[4096], files[4200], rootbuf[4096];
+	char files[4200], rootbuf[PATH_MAX], catdir[PATH_MAX], id[GUID_STRING_MAX];
 	bool block = false, bound = false;
-	int o, ex, r, lock = -1, parent_exit = 0;
+	int o, ex, r, lock = -1, parent_exit = 0, n_images;
 	pid_t child = -1;
 	struct stat st;
 
@@ -469,7 +640,8 @@ int cmd_expose(int argc, char **argv)
 	id_text = argv[optind];
 	if (parse_letter(argv[optind + 1], &e.letter) < 0)
 		return cli_usage("expose", "'%s' is not a drive letter (A: to Z:)", argv[optind + 1]);
-	if (repo_dir && argc - optind > 2)
+	n_images = argc - optind - 2;
+	if (repo_dir && n_images > 0)
 		return cli_usage("expose", "give either IMAGE... or --repo, not both");
 	r = mkdir_p(root, 0755);
 	if (r < 0)
@@ -477,49 +649,41 @@ int cmd_expose(int argc, char **argv)
 	if (!realpath(root, rootbuf))
 		return sr_error(-errno, "cannot use '%s'", root);
 	root = rootbuf;
+	paths(root, e.letter, e.mount, e.drive, sizeof(e.mount));
 
 	r = state_open(root, true, &lock);
-	if (r < 0)
-		return sr_error(r, "cannot expose shadow copy '%s'", id_text);
-	r = records_load(root, &x);
+	if (r >= 0)
+		r = catalog_dir_for(root, repo_dir, catdir, sizeof(catdir));
+	if (r >= 0)
+		r = state_load(&sx, root, catdir, true);
 	if (r < 0)
 		goto fail;
-	if (reap_dead(root, &x, false) > 0) {
-		r = records_save(root, &x);
-		if (r < 0)
-			goto fail;
-	}
-	paths(root, e.letter, mnt, drive, sizeof(mnt));
-	for (size_t i = 0; i < x.n; i++)
-		if (x.v[i].letter == e.letter) {
-			r = sr_fail(-EBUSY, "drive letter %c: is in use by shadow copy {%s}", e.letter, x.v[i].shadow_id);
+	(void)reap_dead(&sx, false);
+	{
+		struct entry *in_use = state_letter(&sx, e.letter);
+		if (in_use) {
+			r = sr_fail(-EBUSY, "drive letter %c: is in use by shadow copy {%s}", e.letter,
+				    in_use->recorded ? guid_format(&in_use->e.shadow_id, id) : "?");
 			goto fail;
 		}
-	if (lstat(drive, &st) == 0 || errno != ENOENT) {
-		r = sr_fail(-EBUSY, "drive letter %c: is in use ('%s' exists)", e.letter, drive);
+	}
+	if (lstat(e.drive, &st) == 0 || errno != ENOENT) {
+		r = sr_fail(-EBUSY, "drive letter %c: is in use ('%s' exists)", e.letter, e.drive);
 		goto fail;
 	}
+	/* no catalog connection crosses the fork below */
+	state_free(&sx);
 
 	r = mnt_tree_new(&t);
 	if (r >= 0)
-		r = mnt_build_shadow(t, id_text, argv + optind + 2, (size_t)(argc - optind - 2), repo_dir, pass_file,
-				     e.shadow_id, sizeof(e.shadow_id));
+		r = mnt_build_shadow(t, id_text, argv + optind + 2, (size_t)n_images, repo_dir, pass_file, &e.shadow_id,
+				     &e.set_id);
 	if (r < 0)
 		goto fail;
-	if (argc - optind > 2) {
-		struct buf b = BUF_INIT;
-		for (int i = optind + 2; i < argc; i++) {
-			char abs[4096];
-			if (buf_printf(&b, "%s%s", b.len ? " " : "", realpath(argv[i], abs) ? abs : argv[i]) < 0)
-				break;
-		}
-		sfmt(e.source, sizeof(e.source), "%s", b.data ? (char *)b.data : "");
-		buf_free(&b);
-	} else {
-		sfmt(e.source, sizeof(e.source), "repository %s", repo_dir ? repo_dir : "(default)");
-	}
-	if (mkdir(mnt, 0755) < 0 && errno != EEXIST) {
-		r = sr_fail(-errno, "cannot create '%s': %s", mnt, strerror(errno));
+	e.has_set = true;
+	describe_source(argv + optind + 2, n_images, repo_dir, e.source, sizeof(e.source));
+	if (mkdir(e.mount, 0755) < 0 && errno != EEXIST) {
+		r = sr_fail(-errno, "cannot create '%s': %s", e.mount, strerror(errno));
 		goto fail;
 	}
 
@@ -529,10 +693,9 @@ int cmd_expose(int argc, char **argv)
 	if (r == 0) {
 		/* the daemon: serve until unexposed */
 		close(lock);
-		free(x.v);
-		r = mnt_serve(t, mnt, &mo);
+		r = mnt_serve(t, e.mount, &mo);
 		if (r < 0) {
-			sr_error(r, "cannot mount on '%s'", mnt);
+			sr_error(r, "cannot mount on '%s'", e.mount);
 			mnt_ready(mo.ready_fd, EXIT_FAILED);
 		}
 		mnt_tree_free(t);
@@ -541,63 +704,61 @@ int cmd_expose(int argc, char **argv)
 	mnt_tree_free(t);
 	t = NULL;
 	if (parent_exit != 0) {
-		(void)rmdir(mnt);
+		(void)rmdir(e.mount);
 		close(lock);
-		free(x.v);
 		return EXIT_FAILED;
 	}
-	if (mnt_probe(mnt, &child) != 1) {
+	if (mnt_probe(e.mount, &child) != 1) {
 		r = sr_fail(-EIO, "the daemon for %c: did not come up", e.letter);
 		goto undo;
 	}
 	e.pid = child;
-	e.created = (long long)time(NULL);
+	e.created = (int64_t)time(NULL);
 
 	/* the drive folder: files/ bind-mounted read-only, else a symlink to it */
-	sfmt(files, sizeof(files), "%s/files", mnt);
-	if (mkdir(drive, 0755) == 0) {
-		if (mount(files, drive, NULL, MS_BIND, NULL) == 0) {
+	sfmt(files, sizeof(files), "%s/files", e.mount);
+	if (mkdir(e.drive, 0755) == 0) {
+		if (mount(files, e.drive, NULL, MS_BIND, NULL) == 0) {
 			bound = true;
-			if (mount(NULL, drive, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) {
-				r = sr_fail(-errno, "cannot make '%s' read-only: %s", drive, strerror(errno));
+			if (mount(NULL, e.drive, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) {
+				r = sr_fail(-errno, "cannot make '%s' read-only: %s", e.drive, strerror(errno));
 				goto undo;
 			}
 		} else {
-			(void)rmdir(drive);
+			(void)rmdir(e.drive);
 		}
 	}
-	if (!bound && symlink(files, drive) < 0) {
-		r = sr_fail(-errno, "cannot create '%s': %s", drive, strerror(errno));
+	if (!bound && symlink(files, e.drive) < 0) {
+		r = sr_fail(-errno, "cannot create '%s': %s", e.drive, strerror(errno));
 		goto undo;
 	}
 	if (block) {
 		char img[4200];
-		sfmt(img, sizeof(img), "%s/volume.img", mnt);
+		sfmt(img, sizeof(img), "%s/volume.img", e.mount);
 		r = loop_attach(img, e.loop, sizeof(e.loop));
 		if (r < 0)
 			goto undo;
 	}
-	r = vec_push(&x, e);
-	if (r >= 0)
-		r = records_save(root, &x);
+	r = record(root, catdir, &e);
 	if (r < 0)
 		goto undo;
 	close(lock);
-	free(x.v);
+	guid_format(&e.shadow_id, id);
 	if (c.json) {
 		struct json j;
 		char l[2] = { e.letter, 0 };
 		json_init(&j, stdout, true);
 		json_obj_begin(&j);
 		json_kstr(&j, "letter", l);
-		json_kstr(&j, "shadow_id", e.shadow_id);
-		json_kstr(&j, "drive", drive);
+		json_kstr(&j, "shadow_id", id);
+		json_kstr(&j, "drive", e.drive);
 		json_kstr(&j, "loop", e.loop[0] ? e.loop : NULL);
 		json_ku64(&j, "pid", (uint64_t)e.pid);
+		json_kstr(&j, "catalog", catdir);
 		json_obj_end(&j);
 		json_end(&j);
 	} else {
-		printf("shadow copy {%s} exposed as %c: at %s\n", e.shadow_id, e.letter, drive);
+		printf("shadow copy {%s} exposed as %c: at %s\n", id, e.letter, e.drive);
 		if (e.loop[0])
 			printf("block device %s (read-only)\n", e.loop);
 	}
@@ -605,16 +766,14 @@ int cmd_expose(int argc, char **argv)
 
 undo:
 	sr_error(r, "cannot expose shadow copy '%s' as %c:", id_text, e.letter);
-	e.pid = child;
-	(void)exposure_teardown(root, &e, true);
+	(void)exposure_teardown(root, e.letter, child, true);
 	close(lock);
-	free(x.v);
 	return EXIT_FAILED;
 fail:
 	mnt_tree_free(t);
+	state_free(&sx);
 	if (lock >= 0)
 		close(lock);
-	free(x.v);
 	return sr_error(r, "cannot expose shadow copy '%s'", id_text);
 }
 
@@ -638,10 +797,40 @@ static bool id_matches(const char *have, const char *text)
 	return n >= GUID_PREFIX_MIN && strncmp(a, b, n) == 0;
 }
 
-int mnt_list_exposed(const char *root, bool json)
+static void list_json(const struct state *st)
 {
-	struct exposures x = { 0 };
-	char rootbuf[4096];
+	struct json j;
+
+	json_init(&j, stdout, true);
+	json_obj_begin(&j);
+	json_key(&j, "exposures");
+	json_arr_begin(&j);
+	for (size_t i = 0; i < st->v.n; i++) {
+		const struct entry *e = &st->v.v[i];
+		char l[2] = { e->e.letter, 0 }, id[GUID_STRING_MAX], set[GUID_STRING_MAX];
+		json_obj_begin(&j);
+		json_kstr(&j, "letter", l);
+		json_kstr(&j, "shadow_id", e->recorded ? guid_format(&e->e.shadow_id, id) : NULL);
+		json_kstr(&j, "set_id", e->recorded && e->e.has_set ? guid_format(&e->e.set_id, set) : NULL);
+		json_ku64(&j, "pid", (uint64_t)e->e.pid);
+		json_kstr(&j, "drive", e->e.drive);
+		json_kstr(&j, "mount", e->e.mount);
+		json_kstr(&j, "loop", e->e.loop[0] ? e->e.loop : NULL);
+		json_kstr(&j, "source", e->e.source[0] ? e->e.source : NULL);
+		json_ku64(&j, "created", (uint64_t)e->e.created);
+		json_kstr(&j, "catalog", e->recorded ? st->cats.v[e->cat].dir : NULL);
+		json_kstr(&j, "state", e->alive ? "alive" : "dead");
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_obj_end(&j);
+	json_end(&j);
+}
+
+int mnt_list_exposed(const char *root, const char *repo_dir, bool json)
+{
+	struct state st = { 0 };
+	char rootbuf[PATH_MAX], catdir[PATH_MAX];
 	int r, lock = -1;
 
 	if (!root)
@@ -649,47 +838,49 @@ int mnt_list_exposed(const char *root, bool json)
 	if (realpath(root, rootbuf))
 		root = rootbuf;
 	r = state_open(root, false, &lock);
-	if (r >= 0 && lock >= 0)
-		r = records_load(root, &x);
+	if (r >= 0)
+		r = catalog_dir_for(root, repo_dir, catdir, sizeof(catdir));
+	if (r >= 0)
+		r = state_load(&st, root, catdir, false);
 	if (lock >= 0)
 		close(lock);
 	if (r < 0) {
-		free(x.v);
+		state_free(&st);
 		return sr_error(r, "cannot list exposed shadow copies");
 	}
-	for (size_t i = 0; i < x.n; i++)
-		x.v[i].dead = !exposure_alive(root, &x.v[i]);
 	if (json) {
-		records_write_json(stdout, &x, root, true, true);
-	} else if (x.n == 0) {
+		list_json(&st);
+	} else if (st.v.n == 0) {
 		printf("No shadow copies exposed under %s.\n", root);
 	} else {
 		printf("%-3s %-38s %-7s %-12s %s\n", "", "SHADOW COPY", "STATE", "BLOCK", "FOLDER");
-		for (size_t i = 0; i < x.n; i++) {
-			char mnt[4096], drive[4096];
-			paths(root, x.v[i].letter, mnt, drive, sizeof(mnt));
-			printf("%c:  {%s} %-7s %-12s %s\n", x.v[i].letter, x.v[i].shadow_id, x.v[i].dead ? "dead" : "alive",
-			       x.v[i].loop[0] ? x.v[i].loop : "-", drive);
+		for (size_t i = 0; i < st.v.n; i++) {
+			const struct entry *e = &st.v.v[i];
+			char id[GUID_STRING_MAX + 2] = "(not recorded)";
+			if (e->recorded)
+				guid_format_braced(&e->e.shadow_id, id);
+			printf("%c:  %-38s %-7s %-12s %s\n", e->e.letter, id, e->alive ? "alive" : "dead",
+			       e->e.loop[0] ? e->e.loop : "-", e->e.drive);
 		}
 	}
-	free(x.v);
+	state_free(&st);
 	return EXIT_OK;
 }
 
 int cmd_unexpose(int argc, char **argv)
 {
-	enum { OPT_ROOT = OPT_FIRST_VERB_OPTION, OPT_LIST };
+	enum { OPT_ROOT = OPT_FIRST_VERB_OPTION, OPT_LIST, OPT_REPO };
 	static const struct option opts[] = { CLI_COMMON_LONG_OPTIONS,
 					      { "root", required_argument, NULL, OPT_ROOT },
 					      { "list", no_argument, NULL, OPT_LIST },
+					      { "repo", required_argument, NULL, OPT_REPO },
 					      { 0 } };
 	struct cli_common c = { 0 };
-	const char *root = DEFAULT_ROOT, *what;
-	struct exposures x = { 0 };
-	char rootbuf[4096], letter = 0;
+	const char *root = DEFAULT_ROOT, *repo_dir = NULL, *what;
+	struct state st = { 0 };
+	char rootbuf[PATH_MAX], catdir[PATH_MAX], letter = 0, found = 0;
 	bool list = false;
-	int o, ex, r, lock = -1, reaped;
-	size_t found = SIZE_MAX;
+	int o, ex, r, lock = -1;
 
 	while ((o = cli_getopt(argc, argv, "", opts)) != -1) {
 		if (o == '?' || o == ':')
@@ -700,11 +891,13 @@ int cmd_unexpose(int argc, char **argv)
 			root = optarg;
 		else if (o == OPT_LIST)
 			list = true;
+		else if (o == OPT_REPO)
+			repo_dir = optarg;
 	}
 	if (list) {
 		if (optind < argc)
 			return cli_usage("unexpose", "--list takes no arguments");
-		return mnt_list_exposed(root, c.json);
+		return mnt_list_exposed(root, repo_dir, c.json);
 	}
 	if (argc - optind != 1)
 		return cli_usage("unexpose", "give one drive letter (E:) or shadow copy ID");
@@ -715,58 +908,59 @@ int cmd_unexpose(int argc, char **argv)
 	if (r >= 0 && lock < 0)
 		r = sr_fail(-ENOENT, "nothing is exposed under '%s'", root);
 	if (r >= 0)
-		r = records_load(root, &x);
+		r = catalog_dir_for(root, repo_dir, catdir, sizeof(catdir));
+	if (r >= 0)
+		r = state_load(&st, root, catdir, false);
 	if (r < 0)
 		goto out;
 	(void)parse_letter(what, &letter);
-	for (size_t i = 0; i < x.n; i++)
-		if ((letter && x.v[i].letter == letter) || (!letter && id_matches(x.v[i].shadow_id, what))) {
-			if (found != SIZE_MAX) {
-				r = sr_fail(-ENOTUNIQ, "'%s' names several exposures; give the drive letter", what);
-				goto out;
-			}
-			found = i;
+	for (size_t i = 0; i < st.v.n; i++) {
+		const struct entry *e = &st.v.v[i];
+		char id[GUID_STRING_MAX];
+		if (!(letter ? e->e.letter == letter : e->recorded && id_matches(guid_format(&e->e.shadow_id, id), what)))
+			continue;
+		if (found && found != e->e.letter) {
+			r = sr_fail(-ENOTUNIQ, "'%s' names several exposures; give the drive letter", what);
+			goto out;
 		}
-	if (found == SIZE_MAX) {
+		found = e->e.letter;
+	}
+	if (!found) {
 		/* maybe its record is gone but dead exposures are left: clean those anyway */
-		reaped = reap_dead(root, &x, false);
-		if (reaped > 0)
-			(void)records_save(root, &x);
+		(void)reap_dead(&st, false);
 		r = sr_fail(-ENOENT, "no exposure '%s' under '%s'", what, root);
 		goto out;
 	}
 	{
-		struct exposure e = x.v[found];
-		bool dead = !exposure_alive(root, &e);
+		struct entry *e = state_letter(&st, found);
+		bool dead = !e->alive;
 		if (dead)
-			sr_warn("exposure %c: of shadow copy {%s} lost its daemon (pid %d); cleaning it up", e.letter,
-				e.shadow_id, e.pid);
-		r = exposure_teardown(root, &e, dead);
+			warn_dead(e);
+		r = exposure_teardown(root, found, e->e.pid, dead);
 		if (r < 0)
 			goto out;
-		memmove(&x.v[found], &x.v[found + 1], (x.n - found - 1) * sizeof(*x.v));
-		x.n--;
-		(void)reap_dead(root, &x, false);
-		r = records_save(root, &x);
+		r = forget_letter(&st, found);
+		(void)reap_dead(&st, false);
 	}
 out:
+	state_free(&st);
 	if (lock >= 0)
 		close(lock);
-	free(x.v);
 	if (r < 0)
 		return sr_error(r, "cannot unexpose '%s'", what);
 	return EXIT_OK;
 }
 
-/* `shadowrev list exposed [--root DIR] [--json]` (routed here by main.c: catalog/ may not depend on mount/). */
+/* `shadowrev list exposed [--root DIR] [--repo DIR] [--json]` (routed here by main.c: catalog/ may not depend on mount/). */
 int cmd_list_exposed(int argc, char **argv)
 {
-	enum { OPT_ROOT = OPT_FIRST_VERB_OPTION };
+	enum { OPT_ROOT = OPT_FIRST_VERB_OPTION, OPT_REPO };
 	static const struct option opts[] = { CLI_COMMON_LONG_OPTIONS,
 					      { "root", required_argument, NULL, OPT_ROOT },
+					      { "repo", required_argument, NULL, OPT_REPO },
 					      { 0 } };
 	struct cli_common c = { 0 };
-	const char *root = DEFAULT_ROOT;
+	const char *root = DEFAULT_ROOT, *repo_dir = NULL;
 	int o, ex;
 
 	optind = 1;
@@ -777,8 +971,10 @@ int cmd_list_exposed(int argc, char **argv)
 			return ex;
 		if (o == OPT_ROOT)
 			root = optarg;
+		else if (o == OPT_REPO)
+			repo_dir = optarg;
 	}
 	if (optind >= argc || strcmp(argv[optind], "exposed") != 0 || optind + 1 != argc)
-		return cli_usage("list", "usage: shadowrev list exposed [--root DIR] [--json]");
-	return mnt_list_exposed(root, c.json);
+		return cli_usage("list", "usage: shadowrev list exposed [--root DIR] [--repo DIR] [--json]");
+	return mnt_list_exposed(root, repo_dir, c.json);
 }

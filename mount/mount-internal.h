@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/guid.h"
 #include "core/ntfsfs.h"
 #include "core/src.h"
 
@@ -126,9 +127,12 @@ int mnt_vol_fs(struct mnt_vol *v, struct ntfsfs **ret);
 int mnt_build_images(struct mnt_tree *t, char *const *images, size_t n);
 /* One folder per snapshot set of the repository, the same per volume. */
 int mnt_build_repo(struct mnt_tree *t, const char *repo_dir, const char *passphrase_file, uint64_t cache_size);
-/* expose: the root holds volume.img and files/ of one shadow copy (of images, or captured in a repository). */
+/*
+ * expose: the root holds volume.img and files/ of one shadow copy (of images, or captured in a repository).
+ * *ret_shadow_id: its whole ID; *ret_set_id: its snapshot set (the VSS store's, or the captured set's).
+ */
 int mnt_build_shadow(struct mnt_tree *t, const char *shadow_id, char *const *images, size_t n, const char *repo_dir,
-		     const char *passphrase_file, char *ret_shadow_id, size_t size);
+		     const char *passphrase_file, struct sr_guid *ret_shadow_id, struct sr_guid *ret_set_id);
 
 /* fs.c: the FUSE file system */
 struct mnt_options {

@@ -17,12 +17,14 @@ int cmd_unexpose(int argc, char **argv);
 
 /*
  * Print the exposed shadow copies under root (NULL: the default,
- * /run/shadowrev/drives), as text or JSON on stdout; an exposure whose daemon
- * died is shown as "dead" (`shadowrev unexpose` or the next `expose` cleans it).
- * Returns an exit code (EXIT_OK, EXIT_FAILED). For `shadowrev list exposed`.
+ * /run/shadowrev/drives), as text or JSON on stdout, as the catalogs record
+ * them (the one of repo_dir, NULL: the default repository, and those the
+ * root's exposures were recorded in); an exposure whose daemon died is shown
+ * as "dead" (`shadowrev unexpose` or the next `expose` cleans it up, record
+ * included). Returns an exit code (EXIT_OK, EXIT_FAILED).
  */
-int mnt_list_exposed(const char *root, bool json);
-/* `shadowrev list exposed [--root DIR] [--json]`. */
+int mnt_list_exposed(const char *root, const char *repo_dir, bool json);
+/* `shadowrev list exposed [--root DIR] [--repo DIR] [--json]`. */
 int cmd_list_exposed(int argc, char **argv);
 
 #endif
