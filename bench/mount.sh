@@ -1,55 +1,200 @@
 #!/usr/bin/env bash
-# bench/mount.sh: shadowrev mount against its peers, side by side, medians of 3.
-#   1. sequential read of volume.img, warm, vs reading the image file directly
-#   2. a shadow copy's volume.img (fresh mount each run) vs vshadowmount's file
-#   3. reading every file of an NTFS tree (fresh mount each run) vs ntfs-3g on the raw image
-# Usage: bench/mount.sh [VSS-IMAGE]   (default: build/cache/vsstest.raw). Needs root, FUSE,
-# libvshadow-utils, ntfs-3g. Prints ratios; > 1 means shadowrev is faster.
-set -u
-SR=${SR:-$(dirname "$0")/../build/shadowrev}
-img=${1:-$(dirname "$0")/../build/cache/vsstest.raw}
+# bench/mount.sh: shadowrev mount against its peers, side by side in one run, medians of $RUNS (3).
+#   1. the 4 GiB NTFS image of the capture bench ($BENCH_DIR/vol.img; made here if absent): sequential
+#      read of volume.img from
+#        shadowrev mount IMAGE, shadowrev mount --repo (the image captured), restic mount and borg mount
+#        (restic and borg back up the raw image file; their FUSE file is read)
+#      against reading the image file itself. Two reads after each mount: the first (the image and the
+#      repositories in the page cache, nothing in the FUSE file's cache: what the tool itself does) and
+#      the second (warm: what the kernel kept of the FUSE file). The tools take turns in each round.
+#   2. a shadow copy's volume.img on the real VSS image (fresh mount each run, the image warm) against
+#      vshadowmount's file of the same shadow copy (vssN), for each shadow copy, alternating
+#   3. reading every file of an NTFS tree (fresh mount each run) against ntfs-3g on the raw image
+# Usage: bench/mount.sh [VSS-IMAGE]   (default: build/cache/vsstest.raw)
+# Needs root, FUSE, libvshadow-utils, ntfs-3g, restic, borgbackup (scripts/install-deps --bench).
+# Repositories and a copy of the image are kept in $BENCH_DIR/mount and reused. Prints a Markdown
+# report (also to $OUT, default build/bench/mount.md); ratios > 1 mean shadowrev is faster.
+. "$(dirname "$0")/lib.sh"
+need vshadowmount
+need ntfs-3g
+need restic
+need borg
+[ "$(id -u)" = 0 ] || { echo "bench: mount.sh needs root (FUSE, ntfs-3g mounts)" >&2; exit 1; }
+img=${1:-$BUILD/cache/vsstest.raw}
+[ -f "$img" ] || img=$ROOT/build/cache/vsstest.raw
+[ -f "$img" ] || { echo "bench: no VSS image $img (make check makes build/cache/vsstest.raw)" >&2; exit 1; }
+OUT=${OUT:-$BUILD/bench/mount.md}
+K=$BENCH_DIR/mount
+mkdir -p "$K" "$(dirname "$OUT")"
+export RESTIC_PASSWORD=bench RESTIC_CACHE_DIR=$K/restic-cache BORG_PASSPHRASE=bench
+export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
 W=$(mktemp -d /tmp/bench-mount.XXXXXX)
-trap 'for m in "$W"/m*; do $SR unmount "$m" 2>/dev/null; fusermount3 -u "$m" 2>/dev/null; umount "$m" 2>/dev/null; done; rm -rf "$W"' EXIT
-mkdir "$W/m1" "$W/m2"
+restic_pid=
+cleanup() {
+	set +e
+	[ -n "$restic_pid" ] && kill "$restic_pid" 2>/dev/null && wait "$restic_pid" 2>/dev/null
+	for m in "$W"/m*; do
+		mountpoint -q "$m" || continue
+		"$SR" unmount "$m" 2>/dev/null || borg umount "$m" 2>/dev/null || fusermount3 -u "$m" 2>/dev/null ||
+			umount "$m" 2>/dev/null || umount -l "$m"
+	done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+mkdir "$W/m1" "$W/m2" "$W/rw"
 
-t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc; }
-median() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
 readall() { cat "$1" >/dev/null; }
 readtree() { find "$1" -type f -print0 | xargs -0 cat >/dev/null; }
+med() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+wait_for() { # FILE: up to 60 s
+	local i
+	for i in $(seq 600); do [ -e "$1" ] && return 0; sleep 0.1; done
+	echo "bench: $1 did not appear" >&2
+	return 1
+}
 
-size=$(stat -c %s "$img")
-echo "image: $img ($((size >> 20)) MiB)"
+# --- 1. the 4 GiB image --------------------------------------------------------
+big=$K/vol.img
+if [ ! -f "$big" ]; then
+	if [ -f "$BENCH_DIR/vol.img" ]; then
+		# a copy: capture.sh moves its image around while it runs
+		cp --sparse=always "$BENCH_DIR/vol.img" "$big.tmp"
+	else
+		echo "making a 4 GiB NTFS image with ~2.4 GiB in use..." >&2
+		truncate -s 4G "$big.tmp"
+		mkntfs -q -F -f -L bench "$big.tmp" >/dev/null
+		ntfs-3g "$big.tmp" "$W/rw"
+		python3 - "$W/rw" <<'PY'
+import os, random, shutil, sys
+root = sys.argv[1]; rnd = random.Random(42)
+def w(p, data):
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    with open(p, "wb") as f: f.write(data)
+total = k = 0  # binaries, ~700 MiB
+os.makedirs(os.path.join(root, "bin"))
+for base in ("/usr/lib", "/usr/bin", "/usr/share"):
+    for d, _, fs in os.walk(base):
+        for n in fs:
+            p = os.path.join(d, n)
+            if total > 700 << 20 or os.path.islink(p) or not os.path.isfile(p): continue
+            try:
+                sz = os.path.getsize(p)
+                if 4096 <= sz <= 64 << 20:
+                    shutil.copyfile(p, os.path.join(root, "bin", "%06d_%s" % (k, n)))
+                    total += sz; k += 1
+            except OSError: pass
+words = ["alpha", "beta", "gamma", "server", "backup", "volume", "shadow", "copy", "error", "warning", "info"]
+for i in range(50):  # text, ~500 MiB
+    w(os.path.join(root, "text", "log%02d.txt" % i), "".join("%08d %s %s %d\n" % (j, rnd.choice(words), rnd.choice(words), rnd.randrange(1 << 30)) for j in range(300000)).encode())
+for i in range(16):  # random, 800 MiB, and 400 MiB of duplicates
+    w(os.path.join(root, "random", "r%02d.bin" % i), os.urandom(50 << 20))
+for i in range(8):
+    shutil.copyfile(os.path.join(root, "random", "r%02d.bin" % i), os.path.join(root, "random", "dup%02d.bin" % i))
+PY
+		sync
+		umount "$W/rw"
+	fi
+	mv "$big.tmp" "$big"
+	rm -rf "$K/repo-"*
+fi
+bigsize=$(stat -c %s "$big")
+# the repositories, made once (the image's path is part of what restic and borg store)
+if [ ! -f "$K/repo-shadowrev/config" ]; then
+	rm -rf "$K/repo-shadowrev"
+	"$SR" init --repo "$K/repo-shadowrev" --quiet
+	"$SR" capture --repo "$K/repo-shadowrev" --instance bench C:="$big" --quiet
+fi
+if [ ! -f "$K/repo-restic/config" ]; then
+	rm -rf "$K/repo-restic"
+	restic init --repo "$K/repo-restic" -q
+	restic --repo "$K/repo-restic" -q backup --host bench "$big"
+fi
+if [ ! -f "$K/repo-borg/config" ]; then
+	rm -rf "$K/repo-borg"
+	borg init -e none "$K/repo-borg"
+	borg create "$K/repo-borg::a" "$big"
+fi
 
-# 1. warm sequential read
-$SR mount "$img" "$W/m1" || exit 1
-v=$(ls "$W/m1" | grep -v by-shadow-id | head -1)
-readall "$img"; readall "$W/m1/$v/volume.img"
-a=(); b=()
-for i in 1 2 3; do a+=("$(t readall "$img")"); b+=("$(t readall "$W/m1/$v/volume.img")"); done
-ma=$(median "${a[@]}"); mb=$(median "${b[@]}")
-printf '1. volume.img warm: source %.3fs, shadowrev %.3fs: %.2fx of direct (%.0f MB/s)\n' "$ma" "$mb" \
-	"$(echo "$ma / $mb" | bc -l)" "$(echo "$size / $mb / 1000000" | bc -l)"
-id=$(ls "$W/m1/$v/shadows" | head -1)
-$SR unmount "$W/m1"
-
-# 2. a shadow copy's volume.img, fresh mounts
-a=(); b=()
-for i in 1 2 3; do
-	vshadowmount "$img" "$W/m2" >/dev/null
-	a+=("$(t readall "$W/m2/vss1")")
-	fusermount3 -u "$W/m2"
-	$SR mount "$img" "$W/m1"
-	b+=("$(t readall "$W/m1/$v/shadows/$id/volume.img")")
-	$SR unmount "$W/m1"
+# the inputs in the page cache (again: other jobs may drop caches): we measure the tools, not the disk
+prime() { cat "$big" >/dev/null; [ $# -eq 0 ] || find "$@" -type f -exec cat {} + >/dev/null; }
+# two timed reads of FILE: "first second"
+reads() { echo "$(seconds readall "$1") $(seconds readall "$1")"; }
+m1=$W/m1
+t_direct() {
+	prime
+	reads "$big"
+}
+t_image() {
+	prime
+	"$SR" mount "$big" "$m1" >/dev/null
+	reads "$m1/vol.img/volume.img"
+	"$SR" unmount "$m1" >/dev/null
+}
+t_repo() {
+	local f
+	prime "$K/repo-shadowrev"
+	"$SR" mount --repo "$K/repo-shadowrev" "$m1" >/dev/null
+	f=$(ls -d "$m1"/*/C/volume.img | head -1)
+	reads "$f"
+	"$SR" unmount "$m1" >/dev/null
+}
+t_restic() {
+	prime "$K/repo-restic" "$K/restic-cache"
+	restic --repo "$K/repo-restic" mount "$m1" >/dev/null 2>&1 &
+	restic_pid=$!
+	wait_for "$m1/snapshots/latest$big"
+	reads "$m1/snapshots/latest$big"
+	fusermount3 -u "$m1"
+	wait "$restic_pid" || true
+	restic_pid=
+}
+t_borg() {
+	prime "$K/repo-borg"
+	borg mount "$K/repo-borg::a" "$m1" >/dev/null
+	wait_for "$m1${big}"
+	reads "$m1${big}"
+	borg umount "$m1" >/dev/null
+}
+declare -A T1 T2
+kinds="direct image repo restic borg"
+for i in $(seq "$RUNS"); do
+	for k in $kinds; do
+		read -r x y < <("t_$k")
+		T1[$k]+=" $x"
+		T2[$k]+=" $y"
+	done
 done
-ma=$(median "${a[@]}"); mb=$(median "${b[@]}")
-printf '2. shadow volume.img: vshadowmount %.3fs, shadowrev %.3fs: %.2fx\n' "$ma" "$mb" "$(echo "$ma / $mb" | bc -l)"
+for k in $kinds; do
+	eval "f_$k=\$(med ${T1[$k]}) w_$k=\$(med ${T2[$k]})"
+done
 
-# 3. every file of an NTFS tree: a generated volume with many files of mixed sizes
+# --- 2. shadow copies on the real VSS image --------------------------------------
+ids=$("$SR" list shadows --json "$img" | python3 -c '
+import json, sys
+print(" ".join(s["shadow_id"] for v in json.load(sys.stdin)["volumes"] for s in v["shadows"]))')
+cat "$img" >/dev/null
+shadow_rows=()
+n=0
+for id in $ids; do
+	n=$((n + 1))
+	a=() b=()
+	for i in $(seq "$RUNS"); do
+		vshadowmount "$img" "$W/m2" >/dev/null
+		a+=("$(seconds readall "$W/m2/vss$n")")
+		fusermount3 -u "$W/m2"
+		"$SR" mount "$img" "$m1" >/dev/null
+		b+=("$(seconds readall "$m1/by-shadow-id/$id/volume.img")")
+		"$SR" unmount "$m1" >/dev/null
+	done
+	ma=$(med "${a[@]}") mb=$(med "${b[@]}")
+	shadow_rows+=("| vss$n {$id} | $(awk -v s="$ma" 'BEGIN { printf "%.3f", s }') | $(awk -v s="$mb" 'BEGIN { printf "%.3f", s }') | $(ratio "$ma" "$mb")x |")
+done
+imgsize=$(stat -c %s "$img")
+
+# --- 3. every file of an NTFS tree -----------------------------------------------
 tree="$W/tree.img"
 truncate -s 1G "$tree"
 mkntfs -q -F -f "$tree" >/dev/null 2>&1
-mkdir "$W/rw"
 ntfs-3g "$tree" "$W/rw"
 python3 - "$W/rw" <<'PY'
 import os, random, sys
@@ -63,16 +208,53 @@ for d in range(40):
             fh.write(os.urandom(n))
 PY
 umount "$W/rw"
-files=$(ntfsls -R "$tree" | grep -c '^f')
-a=(); b=()
-for i in 1 2 3; do
+files=$(ntfsls -R "$tree" | grep -c '^f' || true)
+a=() b=()
+for i in $(seq "$RUNS"); do
 	ntfs-3g -o ro "$tree" "$W/m2"
-	a+=("$(t readtree "$W/m2")")
+	a+=("$(seconds readtree "$W/m2")")
 	umount "$W/m2"
-	$SR mount "$tree" "$W/m1"
-	b+=("$(t readtree "$W/m1/tree.img/files")")
-	$SR unmount "$W/m1"
+	"$SR" mount "$tree" "$m1" >/dev/null
+	b+=("$(seconds readtree "$m1/tree.img/files")")
+	"$SR" unmount "$m1" >/dev/null
 done
-ma=$(median "${a[@]}"); mb=$(median "${b[@]}")
-printf '3. every file (%s files): ntfs-3g %.3fs, shadowrev %.3fs: %.2fx\n' "$files" "$ma" "$mb" "$(echo "$ma / $mb" | bc -l)"
-echo "4. restic/borg mount of a captured 4 GiB image: not measured by this script yet"
+ta=$(med "${a[@]}") tb=$(med "${b[@]}")
+
+# --- report ----------------------------------------------------------------------
+{
+	echo "## Mount benchmark ($(date -u +%Y-%m-%d), $(nproc) cores, medians of $RUNS runs)"
+	echo
+	echo "### 1. Sequential read of volume.img, $((bigsize >> 20)) MiB NTFS image"
+	echo
+	echo "First read after mounting (the image and the repositories in the page cache), and second (warm)."
+	echo
+	echo "| reader | first (s) | MB/s | vs the image | --repo faster by | second (s) | MB/s | vs the image | --repo faster by |"
+	echo "|---|---|---|---|---|---|---|---|---|"
+	row() {
+		local f w
+		eval "f=\$f_$1 w=\$w_$1"
+		printf '| %s | %.3f | %s | %s | %s | %.3f | %s | %s | %s |\n' "$2" "$f" "$(rate "$bigsize" "$f")" \
+			"$(ratio "$f_direct" "$f")" "$(ratio "$f" "$f_repo")x" "$w" "$(rate "$bigsize" "$w")" \
+			"$(ratio "$w_direct" "$w")" "$(ratio "$w" "$w_repo")x"
+	}
+	row direct "the image file (cat)"
+	row image "shadowrev mount IMAGE"
+	row repo "shadowrev mount --repo"
+	row restic "restic mount"
+	row borg "borg mount"
+	echo
+	echo "All runs (s, first/second):"
+	for k in $kinds; do echo "- $k: ${T1[$k]} / ${T2[$k]}"; done
+	echo
+	echo "### 2. A shadow copy's volume.img, fresh mount (the image in the page cache), $((imgsize >> 20)) MiB"
+	echo
+	echo "| shadow copy | vshadowmount (s) | shadowrev (s) | shadowrev vs vshadowmount |"
+	echo "|---|---|---|---|"
+	printf '%s\n' "${shadow_rows[@]}"
+	echo
+	echo "### 3. Every file of an NTFS tree ($files files), fresh mount"
+	echo
+	echo "| ntfs-3g (s) | shadowrev (s) | shadowrev vs ntfs-3g |"
+	echo "|---|---|---|"
+	printf '| %.3f | %.3f | %sx |\n' "$ta" "$tb" "$(ratio "$ta" "$tb")"
+} | tee "$OUT"
