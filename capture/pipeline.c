@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "capture-internal.h"
 #include "core/chunk.h"
@@ -19,11 +20,57 @@ struct pool {
 	uint32_t cs;
 	uint64_t next;
 	pthread_mutex_t lock;
+	pthread_cond_t finished; /* signalled by the last worker to stop */
+	unsigned running;        /* workers not stopped yet, under lock */
 	int err;
 	uint64_t done; /* bytes of the volume handled, for progress */
 };
 
 #define ADD(field, v) __atomic_add_fetch(&j->st.field, (v), __ATOMIC_RELAXED)
+
+/* The first range of m that ends after off. */
+static size_t range_at(const struct rmap *m, uint64_t off)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (m->v[mid].off + m->v[mid].len <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Read the chunk at start into buf, range by range, with zeros where the ranges leave gaps (only there:
+ * most chunks are read whole). *ret_any: something was read (else buf is all zero).
+ */
+static int chunk_read(struct pool *p, uint8_t *buf, uint64_t start, size_t clen, bool *ret_any)
+{
+	struct capture_job *j = p->j;
+	const struct rmap *m = j->read;
+	size_t k = range_at(m, start), zeroed = 0;
+	bool any = false;
+	int r;
+
+	for (; k < m->n && m->v[k].off < start + clen; k++) {
+		uint64_t a = MAX(m->v[k].off, start), b = MIN(m->v[k].off + m->v[k].len, start + clen);
+		if (a - start > zeroed)
+			memset(buf + zeroed, 0, (size_t)(a - start) - zeroed);
+		r = src_pread(j->src, buf + (a - start), (size_t)(b - a), a);
+		if (r < 0)
+			return sr_fail(r, "cannot read %s at offset %llu: %s", j->src->name, (unsigned long long)a,
+				       sr_errmsg(r));
+		zeroed = MAX(zeroed, (size_t)(b - start));
+		ADD(read, b - a);
+		any = true;
+	}
+	memset(buf + zeroed, 0, clen - zeroed);
+	*ret_any = any;
+	return 0;
+}
 
 static int one_chunk(struct pool *p, struct chunk_ctx *ctx, uint8_t *buf, uint8_t *env, uint64_t i)
 {
@@ -33,7 +80,6 @@ static int one_chunk(struct pool *p, struct chunk_ctx *ctx, uint8_t *buf, uint8_
 	size_t clen = (size_t)MIN((uint64_t)p->cs, j->src->size - start), elen;
 	uint8_t *d = j->out.digests[i];
 	bool any = false;
-	size_t k;
 	int r;
 
 	ADD(chunks, 1);
@@ -50,29 +96,9 @@ static int one_chunk(struct pool *p, struct chunk_ctx *ctx, uint8_t *buf, uint8_
 		return 0;
 	}
 	memset(d, 0, CRYPTO_DIGEST_SIZE);
-	k = 0;
-	{
-		const struct rmap *m = j->read;
-		size_t lo = 0, hi = m->n;
-		while (lo < hi) { /* first range ending after start */
-			size_t mid = (lo + hi) / 2;
-			if (m->v[mid].off + m->v[mid].len <= start)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		k = lo;
-		memset(buf, 0, clen);
-		for (; k < m->n && m->v[k].off < start + clen; k++) {
-			uint64_t a = MAX(m->v[k].off, start), b = MIN(m->v[k].off + m->v[k].len, start + clen);
-			r = src_pread(j->src, buf + (a - start), (size_t)(b - a), a);
-			if (r < 0)
-				return sr_fail(r, "cannot read %s at offset %llu: %s", j->src->name, (unsigned long long)a,
-					       sr_errmsg(r));
-			ADD(read, b - a);
-			any = true;
-		}
-	}
+	r = chunk_read(p, buf, start, clen, &any);
+	if (r < 0)
+		return r;
 	if (!any || mem_is_zero(buf, clen)) {
 		ADD(zero, clen);
 		return 0;
@@ -105,10 +131,14 @@ static void *worker(void *arg)
 {
 	struct pool *p = arg;
 	struct chunk_ctx *ctx = NULL;
-	uint8_t *buf = malloc(p->cs), *env = malloc(chunk_encode_bound(p->cs));
-	int r = chunk_ctx_new(repo_level(p->j->repo), &ctx);
+	uint8_t *buf = malloc(p->cs), *env = NULL;
+	char *msg = NULL;
+	/* aligned: repo_chunk_put writes it past the page cache */
+	int r = posix_memalign((void **)&env, REPO_IO_ALIGN, chunk_encode_bound(p->cs)) == 0 ? 0 : -ENOMEM;
 
-	if (!buf || !env)
+	if (r >= 0)
+		r = chunk_ctx_new(repo_level(p->j->repo), &ctx);
+	if (!buf)
 		r = -ENOMEM;
 	while (r >= 0) {
 		uint64_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
@@ -117,24 +147,19 @@ static void *worker(void *arg)
 		r = one_chunk(p, ctx, buf, env, i);
 		__atomic_add_fetch(&p->done, MIN((uint64_t)p->cs, p->j->src->size - i * p->cs), __ATOMIC_RELAXED);
 	}
-	if (r < 0) {
-		pthread_mutex_lock(&p->lock);
-		if (!p->err) {
-			/* carry the detail over to the thread that reports */
-			char *msg = strdup(sr_errmsg(r));
-			p->err = r;
-			pthread_mutex_unlock(&p->lock);
-			free(buf);
-			free(env);
-			chunk_ctx_free(ctx);
-			return msg;
-		}
-		pthread_mutex_unlock(&p->lock);
-	}
 	free(buf);
 	free(env);
 	chunk_ctx_free(ctx);
-	return NULL;
+	pthread_mutex_lock(&p->lock);
+	if (r < 0 && !p->err) {
+		/* carry the detail over to the thread that reports */
+		msg = strdup(sr_errmsg(r));
+		__atomic_store_n(&p->err, r, __ATOMIC_RELAXED);
+	}
+	if (--p->running == 0 || r < 0)
+		pthread_cond_signal(&p->finished);
+	pthread_mutex_unlock(&p->lock);
+	return msg;
 }
 
 int capture_run(struct capture_job *j, unsigned threads, const char *label)
@@ -155,20 +180,29 @@ int capture_run(struct capture_job *j, unsigned threads, const char *label)
 		j->prev = NULL;
 	j->st.size = j->src->size;
 	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.finished, NULL);
 	threads = MAX(1u, MIN(threads, (unsigned)ARRAY_SIZE(tids)));
+	pthread_mutex_lock(&p.lock);
 	for (; started < threads; started++)
 		if (pthread_create(&tids[started], NULL, worker, &p) != 0)
 			break;
+	p.running = started;
 	if (started == 0)
 		r = -EAGAIN;
 	progress_begin(&pr, label, j->src->size);
-	while (r >= 0) {
-		uint64_t done = __atomic_load_n(&p.done, __ATOMIC_RELAXED);
-		progress_update(&pr, done);
-		if (done >= j->src->size || __atomic_load_n(&p.err, __ATOMIC_RELAXED))
-			break;
-		usleep(100000);
+	/* woken when the workers are done (no polling delay at the end), else every 100 ms for the meter */
+	while (r >= 0 && p.running > 0 && !p.err) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&p.finished, &p.lock, &until);
+		progress_update(&pr, __atomic_load_n(&p.done, __ATOMIC_RELAXED));
 	}
+	pthread_mutex_unlock(&p.lock);
 	for (unsigned t = 0; t < started; t++) {
 		void *m = NULL;
 		pthread_join(tids[t], &m);
@@ -177,7 +211,9 @@ int capture_run(struct capture_job *j, unsigned threads, const char *label)
 		else
 			free(m);
 	}
+	progress_update(&pr, __atomic_load_n(&p.done, __ATOMIC_RELAXED));
 	progress_end(&pr);
+	pthread_cond_destroy(&p.finished);
 	pthread_mutex_destroy(&p.lock);
 	if (r >= 0 && p.err)
 		r = sr_fail(p.err, "%s", msg ? msg : strerror(-p.err));

@@ -505,6 +505,35 @@ int repo_chunk_touch(const struct repo *r, const uint8_t d[CRYPTO_DIGEST_SIZE])
 	return 0;
 }
 
+/*
+ * Write an envelope into a new file. Its whole REPO_IO_ALIGN blocks go with O_DIRECT: a capture writes
+ * gigabytes it does not read again, and through the page cache they cost a copy each, then the syncfs
+ * before the manifest waits for their writeback (on the bench machine buffered writes and syncfs reach
+ * 333 MB/s, direct writes 1.4 GB/s). The tail (len % REPO_IO_ALIGN bytes) goes first, buffered, so that
+ * the file gets its exact length without padding and ftruncate (which reads the last block back to zero
+ * it). Durability is unchanged: nothing counts before repo_sync(). A file system that refuses O_DIRECT
+ * or its alignment (EINVAL) gets the whole envelope buffered.
+ */
+static int chunk_write(int fd, const uint8_t *env, size_t len)
+{
+	size_t body = len & ~(size_t)(REPO_IO_ALIGN - 1);
+	int fl, e;
+
+	if (body == 0 || (uintptr_t)env % REPO_IO_ALIGN)
+		return write_full(fd, env, len);
+	e = pwrite_full(fd, env + body, len - body, body);
+	if (e < 0)
+		return e;
+	fl = fcntl(fd, F_GETFL);
+	if (fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0) {
+		e = pwrite_full(fd, env, body, 0);
+		if (e != -EINVAL)
+			return e;
+		(void)fcntl(fd, F_SETFL, fl);
+	}
+	return pwrite_full(fd, env, body, 0);
+}
+
 int repo_chunk_put(const struct repo *r, const uint8_t d[CRYPTO_DIGEST_SIZE], const void *env, size_t len)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 32];
@@ -519,7 +548,7 @@ int repo_chunk_put(const struct repo *r, const uint8_t d[CRYPTO_DIGEST_SIZE], co
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	e = write_full(fd, env, len);
+	e = chunk_write(fd, env, len);
 	if (close(fd) < 0 && e >= 0)
 		e = -errno;
 	if (e >= 0 && rename(tmp, path) < 0)

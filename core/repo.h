@@ -36,7 +36,8 @@
 #define REPO_MANIFEST_VERSION 1
 #define REPO_INDEX_VERSION 1
 #define REPO_DEFAULT_CHUNK_SIZE (1u << 20)
-#define REPO_DEFAULT_LEVEL 3
+#define REPO_DEFAULT_LEVEL 2 /* docs/FORMAT.md §8 */
+#define REPO_IO_ALIGN 4096 /* of envelope buffers for direct writes (repo_chunk_put) */
 #define REPO_SCRYPT_N (1u << 15)
 #define REPO_SCRYPT_R 8
 #define REPO_SCRYPT_P 1
@@ -92,7 +93,11 @@ int repo_config_format(const struct repo_config *c, struct buf *out);
 void repo_chunk_path(const struct repo *r, const uint8_t d[CRYPTO_DIGEST_SIZE], char *buf, size_t size);
 /* Mark an existing chunk as in use (its atime, the gc mark): 0, or -ENOENT if it is not there. */
 int repo_chunk_touch(const struct repo *r, const uint8_t d[CRYPTO_DIGEST_SIZE]);
-/* Store an envelope under its ID (temporary name, rename; no fsync, see repo_sync()). */
+/*
+ * Store an envelope under its ID (temporary name, rename; no fsync, see repo_sync()). When env is aligned
+ * to REPO_IO_ALIGN (posix_memalign), its whole blocks are written with O_DIRECT, past the page cache;
+ * callers that store many chunks should align their envelope buffers.
+ */
 int repo_chunk_put(const struct repo *r, const uint8_t d[CRYPTO_DIGEST_SIZE], const void *env, size_t len);
 /* Read, decode and check a chunk: its plain bytes into out (cap bytes). -EBADMSG if it does not match its ID. */
 int repo_chunk_load(const struct repo *r, struct chunk_ctx *c, const uint8_t d[CRYPTO_DIGEST_SIZE], void *out,
