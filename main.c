@@ -131,7 +131,7 @@ static const struct cli_verb verbs[] = {
 	  "$SHADOWREV_PASSPHRASE_FILE or a prompt, never from the command line.\n"
 	  "\n"
 	  "  --chunk-size N  chunk size, a power of two from 64K to 16M (default 1M)\n"
-	  "  --level N       zstd level, 1..19 (default 3)\n"
+	  "  --level N       zstd level, 1..19 (default 2)\n"
 	  "  --json, --quiet\n" },
 	{ "capture", cmd_capture, "capture volumes and disks into the repository",
 	  "usage: shadowrev capture [--repo DIR] --instance NAME [--set-id ID] [--metadata FILE]...\n"

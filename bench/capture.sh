@@ -5,11 +5,13 @@
 # restic, borgbackup, casync), on a generated 4 GiB NTFS image with ~2.5 GiB in
 # use (binaries, text, random data, duplicates, many small files) and a copy
 # with ~2 % changed. Medians of RUNS runs (default 3), peak RSS from
-# /usr/bin/time -v, repository sizes from du. Then the chunk-size sweep.
+# /usr/bin/time -v, repository sizes from du. Then the chunk-size sweep and
+# the zstd level sweep (wall and CPU seconds: on a shared machine the CPU
+# seconds are the steadier measure).
 #
 #   bench/capture.sh [WORKDIR]      (WORKDIR default /var/tmp/shadowrev-bench; needs ~20 GB, root for the
 #                                    ntfs-3g mount used to fill the image)
-#   RUNS=3 SIZES="64K 256K 1M 4M" BUILD=build
+#   RUNS=3 SIZES="64K 256K 1M 4M" LEVELS="1 2 3 4" BUILD=build
 #
 # Writes a Markdown table to stdout and to bench/RESULTS-capture.md.
 set -euo pipefail
@@ -22,6 +24,7 @@ SR=$BUILD/shadowrev
 W=${1:-/var/tmp/shadowrev-bench}
 RUNS=${RUNS:-3}
 SIZES=${SIZES:-64K 256K 1M 4M}
+LEVELS=${LEVELS:-1 2 3 4}
 OUT=${OUT:-$here/RESULTS-capture.md}
 export RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
 export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes RESTIC_CACHE_DIR=$W/restic-cache
@@ -115,6 +118,13 @@ run() {
 		awk -F: '{ if (NF == 3) print $1 * 3600 + $2 * 60 + $3; else print $1 * 60 + $2 }')
 	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$W/time.txt")
 	echo "$wall $rss" >>"$W/m.$name"
+}
+# timed CMD...: "wall cpu" seconds (cpu = user + system) of one run, caches prepared as by run
+timed() {
+	sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+	cat "$W/vol.img" "$W/vol2.img" >/dev/null
+	/usr/bin/time -f '%e %U %S' -o "$W/time1.txt" "$@" >"$W/out.txt" 2>&1 || { cat "$W/out.txt" >&2; die "$1 failed"; }
+	awk '{ printf "%.2f %.2f\n", $1, $2 + $3 }' "$W/time1.txt"
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 col() { awk -v c="$2" '{ print $c }' "$W/m.$1" | median; }
@@ -214,4 +224,19 @@ done
 			"$(echo "$t2 - $t1" | bc -l)" $(($(g "$W/cs-incr.json" stored_bytes) / 1000000)) \
 			$(($(g "$W/cs-incr.json" new_bytes) / 1000000)) $(($(g "$W/cs-full.json" reused_bytes) / 1000000))
 	done
+	echo
+	echo "### shadowrev zstd levels (init --level; one run each, chunk size 1M)"
+	echo
+	echo "| level | full (s) | full CPU (s) | repository after full (MB) | incremental (s) | incremental CPU (s) | repository after both (MB) |"
+	echo "|---|---|---|---|---|---|---|"
+	for l in $LEVELS; do
+		rm -rf "$W/repo-lv"
+		"$SR" init --repo "$W/repo-lv" --level "$l" --quiet
+		full=$(timed "$SR" capture --repo "$W/repo-lv" --instance b C:="$W/vol.img" --quiet)
+		s1=$(dusize "$W/repo-lv")
+		incr=$(timed "$SR" capture --repo "$W/repo-lv" --instance b C:="$W/vol2.img" --quiet)
+		printf '| %s | %.1f | %.1f | %d | %.1f | %.1f | %d |\n' "$l" $full $((s1 / 1000000)) $incr \
+			$(($(dusize "$W/repo-lv") / 1000000))
+	done
+	rm -rf "$W/repo-lv"
 } | tee "$OUT"
