@@ -98,6 +98,12 @@ PY
 	rm -rf "$K/repo-"*
 fi
 bigsize=$(stat -c %s "$big")
+# the same image with every block allocated: what reading a block device or a cloud volume costs
+# (reading the holes of the sparse image gives zeros without touching any page)
+full=$K/vol-full.img
+if [ ! -f "$full" ] || [ "$(stat -c %s "$full")" != "$bigsize" ]; then
+	cp --sparse=never "$big" "$full.tmp" && mv "$full.tmp" "$full"
+fi
 # the repositories, made once (the image's path is part of what restic and borg store)
 if [ ! -f "$K/repo-shadowrev/config" ]; then
 	rm -rf "$K/repo-shadowrev"
@@ -123,6 +129,10 @@ m1=$W/m1
 t_direct() {
 	prime
 	reads "$big"
+}
+t_full() {
+	cat "$full" >/dev/null
+	reads "$full"
 }
 t_image() {
 	prime
@@ -156,7 +166,7 @@ t_borg() {
 	borg umount "$m1" >/dev/null
 }
 declare -A T1 T2
-kinds="direct image repo restic borg"
+kinds="direct full image repo restic borg"
 for i in $(seq "$RUNS"); do
 	for k in $kinds; do
 		read -r x y < <("t_$k")
@@ -228,16 +238,20 @@ ta=$(med "${a[@]}") tb=$(med "${b[@]}")
 	echo
 	echo "First read after mounting (the image and the repositories in the page cache), and second (warm)."
 	echo
-	echo "| reader | first (s) | MB/s | vs the image | --repo faster by | second (s) | MB/s | vs the image | --repo faster by |"
-	echo "|---|---|---|---|---|---|---|---|---|"
+	echo "vs sparse / vs allocated: the speed against reading the (sparse) image file and the same image with every"
+	echo "block allocated, as a block device or a cloud volume would be read."
+	echo
+	echo "| reader | first (s) | MB/s | vs sparse | vs allocated | --repo faster by | second (s) | MB/s | vs sparse | vs allocated | --repo faster by |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|"
 	row() {
 		local f w
 		eval "f=\$f_$1 w=\$w_$1"
-		printf '| %s | %.3f | %s | %s | %s | %.3f | %s | %s | %s |\n' "$2" "$f" "$(rate "$bigsize" "$f")" \
-			"$(ratio "$f_direct" "$f")" "$(ratio "$f" "$f_repo")x" "$w" "$(rate "$bigsize" "$w")" \
-			"$(ratio "$w_direct" "$w")" "$(ratio "$w" "$w_repo")x"
+		printf '| %s | %.3f | %s | %s | %s | %s | %.3f | %s | %s | %s | %s |\n' "$2" "$f" "$(rate "$bigsize" "$f")" \
+			"$(ratio "$f_direct" "$f")" "$(ratio "$f_full" "$f")" "$(ratio "$f" "$f_repo")x" "$w" "$(rate "$bigsize" "$w")" \
+			"$(ratio "$w_direct" "$w")" "$(ratio "$w_full" "$w")" "$(ratio "$w" "$w_repo")x"
 	}
-	row direct "the image file (cat)"
+	row direct "the image file, sparse (cat)"
+	row full "the image, every block allocated (cat)"
 	row image "shadowrev mount IMAGE"
 	row repo "shadowrev mount --repo"
 	row restic "restic mount"
