@@ -461,6 +461,39 @@ ssize_t ntfsfs_read(struct ntfsfs *fs, uint64_t ino, const char *stream, void *b
 	return attr_read(fs, ino, na, buf, len, off);
 }
 
+int ntfsfs_data_offset(struct ntfsfs *fs, uint64_t ino, uint64_t *ret)
+{
+	ntfs_volume *v = fs->vol;
+	struct icache *c;
+	ntfs_attr *na;
+	LCN lcn;
+	s64 vcn;
+	int r;
+
+	r = inode_get(fs, ino, &c);
+	if (r < 0)
+		return r;
+	r = inode_is_dir(c->ni) ? 0 : data_attr(fs, c, &na);
+	if (r < 0)
+		return r;
+	if (!inode_is_dir(c->ni) && na && NAttrNonResident(na)) {
+		errno = 0;
+		lcn = ntfs_attr_vcn_to_lcn(na, 0);
+		if (lcn < 0)
+			return -ENODATA; /* starts with a hole, or a runlist that cannot be mapped */
+		*ret = (uint64_t)lcn << v->cluster_size_bits;
+		return 0;
+	}
+	/* resident (or no data): the MFT record */
+	vcn = (s64)((ino << v->mft_record_size_bits) >> v->cluster_size_bits);
+	errno = 0;
+	lcn = v->mft_na ? ntfs_attr_vcn_to_lcn(v->mft_na, vcn) : -1;
+	if (lcn < 0)
+		return -ENODATA;
+	*ret = ((uint64_t)lcn << v->cluster_size_bits) + ((ino << v->mft_record_size_bits) & ((uint64_t)v->cluster_size - 1));
+	return 0;
+}
+
 int ntfsfs_streams(struct ntfsfs *fs, uint64_t ino, ntfsfs_stream_fn fn, void *userdata)
 {
 	ntfs_attr_search_ctx *ctx;

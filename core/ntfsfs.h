@@ -115,6 +115,15 @@ int ntfsfs_readdir(struct ntfsfs *fs, uint64_t dir, unsigned flags, ntfsfs_dir_f
  */
 ssize_t ntfsfs_read(struct ntfsfs *fs, uint64_t ino, const char *stream, void *buf, size_t len, uint64_t off);
 
+/*
+ * Where ino's contents start on the volume, as a byte offset: the first
+ * cluster of its unnamed stream, or the place of its MFT record when the data
+ * is resident (or a folder, or no data). For reading many files in the order
+ * their bytes lie on the volume. -ENODATA when unknown (the stream starts
+ * with a hole).
+ */
+int ntfsfs_data_offset(struct ntfsfs *fs, uint64_t ino, uint64_t *ret);
+
 /* Named data streams of ino: fn is called with each name (UTF-8) and size. */
 typedef int (*ntfsfs_stream_fn)(void *userdata, const char *name, uint64_t size);
 int ntfsfs_streams(struct ntfsfs *fs, uint64_t ino, ntfsfs_stream_fn fn, void *userdata);

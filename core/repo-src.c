@@ -1,31 +1,85 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Sources over captured volumes and disks: fixed index + chunk store + a small cache of decoded chunks. */
+/* Sources over captured volumes and disks: fixed index + chunk store + a cache of decoded chunks, read ahead. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "macro.h"
 #include "repo-internal.h"
 #include "repo.h"
 
-#define CACHE_SLOTS 8
+/*
+ * Decoded chunks are cached per source (about CACHE_BYTES of them, least
+ * recently used evicted, chunks only ever read in large pieces first), each
+ * decoded once even when several threads want it at the same time: the first
+ * marks its slot loading and the others wait for it. Readers copy out of a
+ * slot without the lock (a pin keeps it from being evicted meanwhile). A read
+ * that covers a whole chunk that is not cached is decoded straight into the
+ * caller's buffer and not kept. Decoding contexts (zstd) are pooled.
+ *
+ * Readahead: readers are told apart as streams (several threads may each read
+ * their own part of a volume). Once a stream reads on sequentially, the next
+ * DECODE_AHEAD chunks are decoded by the source's own threads (started on
+ * first use, one per CPU, at most DECODERS_MAX) into cache slots while the
+ * reader consumes the current one, and the chunk files up to READ_AHEAD chunks
+ * ahead are handed to the kernel's readahead (POSIX_FADV_WILLNEED). Decoding
+ * ahead takes only empty or bulk slots, at most a quarter of them, so that
+ * what readers come back to (MFT records, folders) stays cached. A reader that
+ * wants a chunk still waiting in that queue decodes it itself. A chunk decoded
+ * ahead that fails is dropped: the reader that wants it decodes it again and
+ * gets the error, with its detail.
+ */
+#define CACHE_BYTES (128u << 20)
+#define CACHE_MIN_SLOTS 8
+#define STREAMS 16
+#define DECODE_AHEAD 8
+#define READ_AHEAD 32
+#define DECODERS_MAX 4
+
+enum { SLOT_EMPTY, SLOT_LOADING, SLOT_READY };
 
 struct slot {
 	uint64_t idx;
 	uint64_t used;
-	uint8_t *data;
-	size_t len;
+	uint64_t seq;  /* queued: its place in the decoders' queue */
+	uint8_t *data; /* chunk_size bytes, kept when the slot is reused */
+	unsigned pins; /* readers copying out of it */
+	int state;
+	bool bulk;   /* only read in large pieces so far */
+	bool queued; /* SLOT_LOADING, waiting for a decoder */
+	bool ahead;  /* decoded ahead and not read yet */
+};
+
+/* A sequential reader, as readahead sees it. */
+struct stream {
+	uint64_t next;     /* the chunk it should want next */
+	uint64_t queued;   /* chunks below this one were queued for decoding */
+	uint64_t fadvised; /* chunk files below this one were handed to the kernel */
+	uint64_t used;
 };
 
 struct vsrc {
 	struct repo repo; /* a private copy: the source outlives the caller's struct repo */
 	struct repo_index x;
 	pthread_mutex_t lock;
-	struct slot cache[CACHE_SLOTS];
-	uint64_t tick;
+	pthread_cond_t loaded; /* a slot left SLOT_LOADING */
+	pthread_cond_t work;   /* a slot was queued, or stop */
+	struct slot *cache;
+	size_t n_slots;
+	uint64_t tick, seq;
+	struct chunk_ctx **ctxs; /* idle decoding contexts */
+	size_t n_ctxs, cap_ctxs;
+	struct stream streams[STREAMS];
+	uint64_t stream_tick;
+	pthread_t decoders[DECODERS_MAX];
+	unsigned n_decoders;
+	bool started, stop;
 	char *label;
 };
 
@@ -33,85 +87,360 @@ static void vsrc_free(struct vsrc *p)
 {
 	if (!p)
 		return;
-	for (unsigned i = 0; i < CACHE_SLOTS; i++)
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 0; i < p->n_decoders; i++)
+		pthread_join(p->decoders[i], NULL);
+	for (size_t i = 0; i < p->n_slots; i++)
 		free(p->cache[i].data);
+	free(p->cache);
+	for (size_t i = 0; i < p->n_ctxs; i++)
+		chunk_ctx_free(p->ctxs[i]);
+	free(p->ctxs);
 	repo_index_free(&p->x);
 	crypto_wipe(&p->repo.keys, sizeof(p->repo.keys));
 	free(p->repo.dir);
 	free(p->label);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->loaded);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
 
-static int cache_get(struct vsrc *p, uint64_t idx, void *out, size_t off, size_t len)
+/* An idle decoding context, or NULL (repo_chunk_load() then makes its own). */
+static struct chunk_ctx *ctx_get(struct vsrc *p)
 {
-	int hit = 0;
+	struct chunk_ctx *c = NULL;
 
 	pthread_mutex_lock(&p->lock);
-	for (unsigned i = 0; i < CACHE_SLOTS; i++) {
-		struct slot *s = &p->cache[i];
-		if (s->data && s->idx == idx) {
-			memcpy(out, s->data + off, len);
-			s->used = ++p->tick;
-			hit = 1;
-			break;
-		}
-	}
+	if (p->n_ctxs > 0)
+		c = p->ctxs[--p->n_ctxs];
 	pthread_mutex_unlock(&p->lock);
-	return hit;
+	if (!c && chunk_ctx_new(0, &c) < 0)
+		c = NULL;
+	return c;
 }
 
-static void cache_put(struct vsrc *p, uint64_t idx, uint8_t *data, size_t len)
+static void ctx_put(struct vsrc *p, struct chunk_ctx *c)
 {
-	struct slot *victim = &p->cache[0];
-
+	if (!c)
+		return;
 	pthread_mutex_lock(&p->lock);
-	for (unsigned i = 0; i < CACHE_SLOTS; i++) {
-		struct slot *s = &p->cache[i];
-		if (s->data && s->idx == idx) { /* another thread was first */
-			free(data);
+	if (p->n_ctxs == p->cap_ctxs) {
+		size_t cap = p->cap_ctxs ? p->cap_ctxs * 2 : 4;
+		struct chunk_ctx **v = realloc(p->ctxs, cap * sizeof(*v));
+		if (!v) {
 			pthread_mutex_unlock(&p->lock);
+			chunk_ctx_free(c);
 			return;
 		}
-		if (!s->data || s->used < victim->used)
-			victim = s;
-		if (!s->data)
-			break;
+		p->ctxs = v;
+		p->cap_ctxs = cap;
 	}
-	free(victim->data);
-	victim->data = data;
-	victim->len = len;
-	victim->idx = idx;
-	victim->used = ++p->tick;
+	p->ctxs[p->n_ctxs++] = c;
 	pthread_mutex_unlock(&p->lock);
 }
 
-static int vsrc_read_chunk(struct vsrc *p, uint64_t i, void *out, size_t off, size_t len)
+static size_t chunk_len(const struct vsrc *p, uint64_t i)
 {
+	return (size_t)MIN((uint64_t)p->x.chunk_size, p->x.size - i * p->x.chunk_size);
+}
+
+/* Decode chunk i into out (chunk_len() bytes); a failure names the bytes it covers. */
+static int vsrc_load(struct vsrc *p, uint64_t i, uint8_t *out)
+{
+	struct chunk_ctx *c = ctx_get(p);
 	uint64_t start = i * p->x.chunk_size;
-	size_t clen = (size_t)MIN((uint64_t)p->x.chunk_size, p->x.size - start), n;
-	uint8_t *data;
+	size_t clen = chunk_len(p, i), n = 0;
+	int r;
+
+	r = repo_chunk_load(&p->repo, c, p->x.digests[i], out, clen, &n);
+	ctx_put(p, c);
+	if (r >= 0 && n != clen)
+		r = sr_fail(-EBADMSG, "chunk has %zu bytes, the index wants %zu", n, clen);
+	if (r < 0)
+		return sr_fail(r, "%s: bytes %llu-%llu (chunk %llu): %s", p->label, (unsigned long long)start,
+			       (unsigned long long)(start + clen - 1), (unsigned long long)i, sr_errmsg(r));
+	return 0;
+}
+
+static struct slot *slot_find(struct vsrc *p, uint64_t idx)
+{
+	for (size_t k = 0; k < p->n_slots; k++)
+		if (p->cache[k].state != SLOT_EMPTY && p->cache[k].idx == idx)
+			return &p->cache[k];
+	return NULL;
+}
+
+/*
+ * The slot to reuse: an empty one, else the least recently used one nobody is
+ * reading or loading, taken among the bulk ones while there are enough of them.
+ * For decoding ahead (ahead): only an empty or a bulk one, never one decoded
+ * ahead and not read yet, and none once a quarter of the slots are ahead (what
+ * readers come back to stays). NULL if there is none.
+ */
+static struct slot *slot_victim(struct vsrc *p, bool ahead)
+{
+	struct slot *v = NULL, *vb = NULL, *empty = NULL;
+	size_t n_bulk = 0, n_ahead = 0;
+
+	for (size_t k = 0; k < p->n_slots; k++) {
+		struct slot *s = &p->cache[k];
+		if (s->ahead)
+			n_ahead++;
+		if (s->state == SLOT_EMPTY) {
+			if (!empty)
+				empty = s;
+			continue;
+		}
+		if (s->state != SLOT_READY || s->pins > 0 || s->ahead)
+			continue;
+		if (!v || s->used < v->used)
+			v = s;
+		if (s->bulk) {
+			n_bulk++;
+			if (!vb || s->used < vb->used)
+				vb = s;
+		}
+	}
+	if (ahead)
+		return n_ahead >= p->n_slots / 4 ? NULL : empty ? empty : vb;
+	if (empty)
+		return empty;
+	/* slots decoded ahead and not read yet go last */
+	if (!v)
+		for (size_t k = 0; k < p->n_slots; k++) {
+			struct slot *s = &p->cache[k];
+			if (s->state == SLOT_READY && s->pins == 0 && (!v || s->used < v->used))
+				v = s;
+		}
+	return n_bulk >= p->n_slots / 4 ? vb : v;
+}
+
+/* Under the lock: make s SLOT_LOADING for chunk i (its buffer allocated). false if there is no memory. */
+static bool slot_take(struct vsrc *p, struct slot *s, uint64_t i, bool bulk)
+{
+	if (!s->data) {
+		s->data = malloc(p->x.chunk_size);
+		if (!s->data)
+			return false;
+	}
+	s->state = SLOT_LOADING;
+	s->idx = i;
+	s->bulk = bulk;
+	s->queued = s->ahead = false;
+	s->used = ++p->tick;
+	return true;
+}
+
+/* Under the lock, after decoding into s (r: the result): publish it, or drop it. */
+static void slot_done(struct vsrc *p, struct slot *s, int r)
+{
+	s->state = r < 0 ? SLOT_EMPTY : SLOT_READY;
+	s->ahead = s->ahead && r >= 0;
+	pthread_cond_broadcast(&p->loaded);
+}
+
+static void *decoder(void *userdata)
+{
+	struct vsrc *p = userdata;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		struct slot *s = NULL;
+		int r;
+		for (size_t k = 0; k < p->n_slots; k++)
+			if (p->cache[k].queued && (!s || p->cache[k].seq < s->seq))
+				s = &p->cache[k];
+		if (!s) {
+			pthread_cond_wait(&p->work, &p->lock);
+			continue;
+		}
+		s->queued = false;
+		pthread_mutex_unlock(&p->lock);
+		r = vsrc_load(p, s->idx, s->data);
+		if (r < 0)
+			sr_errclear(); /* the reader that wants it will say */
+		pthread_mutex_lock(&p->lock);
+		slot_done(p, s, r);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* Under the lock: start the decoders, once. false if there are none. */
+static bool decoders_start(struct vsrc *p)
+{
+	long n;
+
+	if (p->started)
+		return p->n_decoders > 0;
+	p->started = true;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	n = MIN(MAX(n, 1L), (long)DECODERS_MAX);
+	for (long k = 0; k < n; k++) {
+		if (pthread_create(&p->decoders[p->n_decoders], NULL, decoder, p) != 0)
+			break;
+		p->n_decoders++;
+	}
+	return p->n_decoders > 0;
+}
+
+/*
+ * Under the lock, as chunk i is read: the stream it continues (or a new one);
+ * queue the chunks to decode ahead, and say which chunk files to hand to the
+ * kernel ([*from, *to), empty if none; outside the lock, with prefetch()).
+ */
+static void read_ahead(struct vsrc *p, uint64_t i, uint64_t *from, uint64_t *to)
+{
+	struct stream *st = NULL, *lru = &p->streams[0];
+	uint64_t end;
+	bool queued = false;
+
+	*from = *to = 0;
+	for (size_t k = 0; k < STREAMS; k++) {
+		struct stream *x = &p->streams[k];
+		if (x->used && i + 1 >= x->next && i <= x->next + DECODE_AHEAD) {
+			st = x;
+			break;
+		}
+		if (x->used < lru->used)
+			lru = x;
+	}
+	if (!st) {
+		*lru = (struct stream){ .next = i + 1, .queued = i + 1, .fadvised = i + 1, .used = ++p->stream_tick };
+		return;
+	}
+	st->used = ++p->stream_tick;
+	if (i + 1 <= st->next)
+		return; /* the same chunk again */
+	st->next = i + 1;
+
+	end = MIN(i + 1 + DECODE_AHEAD, p->x.count);
+	for (uint64_t j = MAX(st->queued, i + 1); j < end; j++) {
+		struct slot *s;
+		st->queued = j + 1;
+		if (chunk_digest_is_zero(p->x.digests[j]) || slot_find(p, j))
+			continue;
+		if (!decoders_start(p) || !(s = slot_victim(p, true)) || !slot_take(p, s, j, true))
+			break;
+		s->queued = s->ahead = true;
+		s->seq = ++p->seq;
+		queued = true;
+	}
+	if (queued)
+		pthread_cond_broadcast(&p->work);
+
+	*from = MAX(st->fadvised, end);
+	*to = MIN(i + 1 + READ_AHEAD, p->x.count);
+	if (*from >= *to)
+		*from = *to = 0;
+	else
+		st->fadvised = *to;
+}
+
+/* Let the kernel read the chunk files of [from, to) ahead (called without the lock). */
+static void prefetch(struct vsrc *p, uint64_t from, uint64_t to)
+{
+	char path[PATH_MAX];
+
+	for (uint64_t i = from; i < to; i++) {
+		int fd;
+		if (chunk_digest_is_zero(p->x.digests[i]))
+			continue;
+		repo_chunk_path(&p->repo, p->x.digests[i], path, sizeof(path));
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+		close(fd);
+	}
+}
+
+/* Copy out of s (pinned, SLOT_READY), then unpin it; takes and drops the lock. */
+static void slot_copy(struct vsrc *p, struct slot *s, uint8_t *out, size_t off, size_t len)
+{
+	memcpy(out, s->data + off, len);
+	pthread_mutex_lock(&p->lock);
+	s->pins--;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static int vsrc_read_chunk(struct vsrc *p, uint64_t i, uint8_t *out, size_t off, size_t len)
+{
+	size_t clen = chunk_len(p, i);
+	bool bulk = len >= p->x.chunk_size / 8;
+	uint64_t pf_from, pf_to;
+	struct slot *s;
 	int r;
 
 	if (chunk_digest_is_zero(p->x.digests[i])) {
 		memset(out, 0, len);
 		return 0;
 	}
-	if (cache_get(p, i, out, off, len))
-		return 0;
-	data = malloc(clen);
-	if (!data)
-		return -ENOMEM;
-	r = repo_chunk_load(&p->repo, NULL, p->x.digests[i], data, clen, &n);
-	if (r >= 0 && n != clen)
-		r = sr_fail(-EBADMSG, "chunk has %zu bytes, the index wants %zu", n, clen);
-	if (r < 0) {
-		free(data);
-		return sr_fail(r, "%s: bytes %llu-%llu (chunk %llu): %s", p->label, (unsigned long long)start,
-			       (unsigned long long)(start + clen - 1), (unsigned long long)i, sr_errmsg(r));
+	/* read_ahead() only once this read holds its slot, which it then cannot take */
+	pthread_mutex_lock(&p->lock);
+	while ((s = slot_find(p, i)) && s->state == SLOT_LOADING) {
+		if (s->queued) {
+			/* still waiting for a decoder: decode it here, now */
+			s->queued = false;
+			s->ahead = false;
+			s->bulk = bulk;
+			goto load;
+		}
+		pthread_cond_wait(&p->loaded, &p->lock);
 	}
-	memcpy(out, data + off, len);
-	cache_put(p, i, data, clen);
+	if (s) {
+		s->pins++;
+		s->used = ++p->tick;
+		s->ahead = false;
+		if (!bulk)
+			s->bulk = false;
+		read_ahead(p, i, &pf_from, &pf_to);
+		pthread_mutex_unlock(&p->lock);
+		prefetch(p, pf_from, pf_to);
+		slot_copy(p, s, out, off, len);
+		return 0;
+	}
+	if (off == 0 && len == clen) {
+		/* the whole chunk: decoded in place, not kept */
+		read_ahead(p, i, &pf_from, &pf_to);
+		pthread_mutex_unlock(&p->lock);
+		prefetch(p, pf_from, pf_to);
+		return vsrc_load(p, i, out);
+	}
+	s = slot_victim(p, false);
+	if (!s || !slot_take(p, s, i, bulk)) {
+		/* every slot busy (or no memory for one): decode for this read alone */
+		_cleanup_free_ uint8_t *tmp = NULL;
+		read_ahead(p, i, &pf_from, &pf_to);
+		pthread_mutex_unlock(&p->lock);
+		prefetch(p, pf_from, pf_to);
+		tmp = malloc(clen);
+		if (!tmp)
+			return -ENOMEM;
+		r = vsrc_load(p, i, tmp);
+		if (r >= 0)
+			memcpy(out, tmp + off, len);
+		return r;
+	}
+load:
+	read_ahead(p, i, &pf_from, &pf_to);
+	pthread_mutex_unlock(&p->lock);
+	prefetch(p, pf_from, pf_to);
+	r = vsrc_load(p, i, s->data);
+	pthread_mutex_lock(&p->lock);
+	/* on failure the waiters find no slot and try themselves: each gets its own error detail */
+	slot_done(p, s, r);
+	if (r < 0) {
+		pthread_mutex_unlock(&p->lock);
+		return r;
+	}
+	s->pins++;
+	pthread_mutex_unlock(&p->lock);
+	slot_copy(p, s, out, off, len);
 	return 0;
 }
 
@@ -133,6 +462,20 @@ static int vsrc_pread(struct src *s, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/* Runs of chunks never stored (all zeros) are SRC_EXTENT_ZERO, the others SRC_EXTENT_READ. */
+static int vsrc_map(struct src *s, uint64_t off, size_t len, struct src_extent *ret)
+{
+	struct vsrc *p = s->priv;
+	uint64_t cs = p->x.chunk_size, end = off + len, pos = (off / cs + 1) * cs;
+	bool zero = chunk_digest_is_zero(p->x.digests[off / cs]);
+
+	while (pos < end && chunk_digest_is_zero(p->x.digests[pos / cs]) == zero)
+		pos += cs;
+	*ret = (struct src_extent){ .kind = zero ? SRC_EXTENT_ZERO : SRC_EXTENT_READ, .fd = -1,
+				    .len = (size_t)(MIN(pos, end) - off) };
+	return 0;
+}
+
 static void vsrc_destroy(struct src *s)
 {
 	vsrc_free(s->priv);
@@ -149,11 +492,16 @@ static int index_src_new(const struct repo *r, const char *index, const uint8_t 
 	if (!p)
 		return -ENOMEM;
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->loaded, NULL);
+	pthread_cond_init(&p->work, NULL);
 	p->repo.dirfd = -1;
 	p->repo.cfg = r->cfg;
 	p->repo.has_keys = r->has_keys;
 	p->repo.keys = r->keys;
-	p->repo.dir = strdup(r->dir);
+	/* absolute: a reader may change its working directory (restore files does) */
+	p->repo.dir = realpath(r->dir, NULL);
+	if (!p->repo.dir)
+		p->repo.dir = strdup(r->dir);
 	p->label = strdup(label);
 	if (!p->repo.dir || !p->label) {
 		vsrc_free(p);
@@ -164,10 +512,19 @@ static int index_src_new(const struct repo *r, const char *index, const uint8_t 
 		vsrc_free(p);
 		return e;
 	}
-	e = src_new(&vsrc_ops, p->x.size, label, p, ret);
-	if (e < 0)
+	p->n_slots = MAX((size_t)CACHE_MIN_SLOTS, (size_t)(CACHE_BYTES / p->x.chunk_size));
+	p->cache = calloc(p->n_slots, sizeof(*p->cache));
+	if (!p->cache) {
 		vsrc_free(p);
-	return e;
+		return -ENOMEM;
+	}
+	e = src_new(&vsrc_ops, p->x.size, label, p, ret);
+	if (e < 0) {
+		vsrc_free(p);
+		return e;
+	}
+	(*ret)->map = vsrc_map;
+	return 0;
 }
 
 int repo_volume_src_new(const struct repo *r, const struct repo_manifest *m, size_t v, struct src **ret)
@@ -200,26 +557,33 @@ struct dsrc {
 	uint64_t *offs;
 };
 
+/* The source under off (a partition, else the disk's own index), the offset in it and how many bytes of len it has. */
+static struct src *dsrc_at(const struct dsrc *p, uint64_t off, size_t len, uint64_t *ret_at, size_t *ret_n)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		uint64_t a = p->offs[i], b = a + p->parts[i]->size;
+		if (off >= a && off < b) {
+			*ret_at = off - a;
+			*ret_n = (size_t)MIN((uint64_t)len, b - off);
+			return p->parts[i];
+		}
+		if (a > off)
+			len = (size_t)MIN((uint64_t)len, a - off);
+	}
+	*ret_at = off;
+	*ret_n = len;
+	return p->base;
+}
+
 static int dsrc_pread(struct src *s, void *buf, size_t len, uint64_t off)
 {
 	struct dsrc *p = s->priv;
 	uint8_t *o = buf;
 
 	while (len) {
-		size_t n = len;
-		struct src *from = p->base;
-		uint64_t at = off;
-		for (size_t i = 0; i < p->n; i++) {
-			uint64_t a = p->offs[i], b = a + p->parts[i]->size;
-			if (off >= a && off < b) {
-				from = p->parts[i];
-				at = off - a;
-				n = (size_t)MIN((uint64_t)n, b - off);
-				break;
-			}
-			if (a > off)
-				n = (size_t)MIN((uint64_t)n, a - off);
-		}
+		uint64_t at;
+		size_t n;
+		struct src *from = dsrc_at(p, off, len, &at, &n);
 		int r = src_pread(from, o, n, at);
 		if (r < 0)
 			return r;
@@ -228,6 +592,15 @@ static int dsrc_pread(struct src *s, void *buf, size_t len, uint64_t off)
 		len -= n;
 	}
 	return 0;
+}
+
+static int dsrc_map(struct src *s, uint64_t off, size_t len, struct src_extent *ret)
+{
+	uint64_t at;
+	size_t n;
+	struct src *from = dsrc_at(s->priv, off, len, &at, &n);
+
+	return src_map(from, at, n, ret);
 }
 
 static void dsrc_destroy(struct src *s)
@@ -285,8 +658,10 @@ int repo_disk_src_new(const struct repo *r, const struct repo_manifest *m, size_
 			p->parts[j - 1] = x;
 		}
 	e = src_new(&dsrc_ops, p->base->size, label, p, ret);
-	if (e >= 0)
+	if (e >= 0) {
+		(*ret)->map = dsrc_map;
 		return 0;
+	}
 fail:
 	for (size_t i = 0; i < p->n; i++)
 		src_unref(p->parts[i]);

@@ -201,8 +201,10 @@ int repo_volume_match(const struct repo_manifest *sets, size_t n, const char *te
 
 /*
  * A source reading captured volume v of set m (or disk d with repo_disk_src_new: the
- * partition table and gaps, partitions read as zeros). Decodes chunks with a
- * small cache; thread-safe; a chunk that is missing or corrupt gives
+ * partition table and gaps, partitions read as zeros). Decodes chunks into a
+ * cache of up to 128 MiB per source, each chunk once, and decodes ahead of
+ * sequential readers on its own threads (one per CPU, at most 4); every load
+ * checks the chunk's ID. Thread-safe; a chunk that is missing or corrupt gives
  * -EBADMSG (with a detail naming it) for the ranges it covers only. The source
  * is independent of r (r may be freed).
  */
