@@ -12,13 +12,12 @@
  * mkdirat() and opened O_DIRECTORY|O_NOFOLLOW relative to their parent's fd,
  * so no path is ever resolved through a symlink and nothing can land outside
  * DIR. Then a few workers, each with its own ntfsfs on the same (thread-safe)
- * source, write regular files in inode order with
+ * source, write regular files in the order their data lies on the volume with
  * openat(dirfd, name, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW) (an existing file is
  * not overwritten unless --overwrite), holes kept (ftruncate past the data),
- * times set with futimens(). Last, on one thread: hard links (linkat, not
- * following), symlinks for reparse points that stay inside the volume, and
- * folder times deepest first. Reads go through a cache of decoded 1 MiB
- * blocks, since files in name order jump all over the volume.
+ * large files with O_DIRECT, times set with futimens(). Last, on one thread:
+ * hard links (linkat, not following), symlinks for reparse points that stay
+ * inside the volume, and folder times deepest first.
  *
  * Extended attributes, named as ntfs-3g names them: user.<stream> (alternate
  * data streams), system.ntfs_attrib (DOS attributes, 4 bytes LE),
@@ -775,13 +774,22 @@ static int restore_path(struct rf *f, const char *vpath)
  *      with O_DIRECTORY|O_NOFOLLOW relative to their parent's fd, so every
  *      component of every path is a folder we created or verified;
  *   3. N workers, each with its own struct ntfsfs on the same (thread-safe)
- *      source, take files in MFT order (which follows the data's order on the
- *      volume, so the source's chunk cache is hit) and create them with
- *      openat(dirfd, name, O_CREAT|O_EXCL|O_NOFOLLOW); holes are skipped and
- *      the size set with ftruncate(); times with one futimens();
+ *      source, take runs of files in the order of their data (cmp_ent_order:
+ *      each chunk of a captured volume is then decoded about once), from two
+ *      queues (large files, written with O_DIRECT, and small ones; see
+ *      rd_run()), and create them with openat(dirfd, name,
+ *      O_CREAT|O_EXCL|O_NOFOLLOW); holes are skipped and the size set with
+ *      ftruncate(); times with one futimens(); meanwhile rd_flusher() starts
+ *      the writeback of what went through the page cache;
  *   4. hard links (linkat, never following), symlinks, then folder times.
  */
 #define RD_BUF (1u << 20)
+#define RD_ALIGN 4096u /* of direct writes: offsets, lengths and the buffer */
+#define RD_DIRECT_MIN (1u << 20) /* files this large are written with O_DIRECT */
+#define RD_FLUSH_MS 500
+#define RD_BATCH (8u << 20)
+#define RD_BATCH_FILES 256
+#define RD_GROUP_INODES 32768u /* 32 MiB of 1 KiB MFT records: a quarter of a captured volume's chunk cache */
 
 enum rd_kind { RD_FILE, RD_HARDLINK, RD_SYMLINK };
 
@@ -799,6 +807,7 @@ struct rd_ent {
 	bool ok;
 	char *name, *path, *target;
 	uint64_t ino;
+	uint64_t loc; /* RD_FILE: where its data starts on the volume (files are read in this order) */
 	struct ntfsfs_stat st;
 };
 
@@ -809,10 +818,13 @@ struct rd {
 	size_t n_dirs, cap_dirs;
 	struct rd_ent *ents;
 	size_t n_ents, cap_ents;
-	uint32_t *order; /* files by inode */
-	size_t n_order, next;
+	uint32_t *order;  /* files in cmp_ent_order(): the large ones, then the others */
+	size_t n_order, n_large;
+	size_t next[2];   /* where the large and the small files' queues stand in order */
 	mode_t umask;
 	pthread_mutex_t lock;
+	pthread_cond_t flush;
+	bool done;
 	int fatal;
 };
 
@@ -881,8 +893,8 @@ static int rd_add_ent(struct rd *d, enum rd_kind kind, int dir, const char *name
 
 static int rd_plan_children(struct rd *d, uint64_t ino, int dir);
 
-/* Plan ino, named name in folder dir. < 0 only for -ENOMEM. */
-static int rd_plan(struct rd *d, uint64_t ino, int dir, const char *name, const struct ntfsfs_stat *st)
+/* Plan ino, named name in folder dir; loc: ntfsfs_data_offset(). < 0 only for -ENOMEM. */
+static int rd_plan(struct rd *d, uint64_t ino, int dir, const char *name, const struct ntfsfs_stat *st, uint64_t loc)
 {
 	struct rf *f = d->f;
 	_cleanup_free_ char *path = NULL;
@@ -923,6 +935,8 @@ static int rd_plan(struct rd *d, uint64_t ino, int dir, const char *name, const 
 		r = rd_add_ent(d, RD_HARDLINK, dir, name, path, ino, st, &e), e->link = link;
 	else {
 		r = rd_add_ent(d, RD_FILE, dir, name, path, ino, st, &e);
+		if (r >= 0)
+			e->loc = loc;
 		if (r >= 0 && st->nlink > 1)
 			r = u64map_put(&f->links, ino, (uint32_t)(d->n_ents - 1));
 	}
@@ -940,6 +954,7 @@ static int rd_plan_children(struct rd *d, uint64_t ino, int dir)
 	struct rf *f = d->f;
 	struct { struct child *v; size_t n, cap; } c = { 0 };
 	struct ntfsfs_stat *sts = NULL;
+	uint64_t *locs = NULL;
 	int r, *bad = NULL;
 
 	r = ntfsfs_readdir(f->fs, ino, 0, collect_cb, &c);
@@ -953,8 +968,9 @@ static int rd_plan_children(struct rd *d, uint64_t ino, int dir)
 	if (c.n > 1)
 		qsort(c.v, c.n, sizeof(*c.v), cmp_fold);
 	sts = calloc(c.n + 1, sizeof(*sts));
+	locs = calloc(c.n + 1, sizeof(*locs));
 	bad = calloc(c.n + 1, sizeof(*bad));
-	if (!sts || !bad) {
+	if (!sts || !locs || !bad) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -1006,14 +1022,18 @@ static int rd_plan_children(struct rd *d, uint64_t ino, int dir)
 				f->errors++;
 				f->skipped++;
 				bad[i] = 1;
+				continue;
 			}
+			/* while its record is at hand: where its data lies (unknown: after the rest) */
+			if (sts[i].type != NTFSFS_DIR && ntfsfs_data_offset(f->fs, c.v[i].ino, &locs[i]) < 0)
+				locs[i] = UINT64_MAX;
 		}
 		free(byino);
 		r = 0;
 	}
 	for (size_t i = 0; i < c.n && r >= 0; i++)
 		if (!bad[i])
-			r = rd_plan(d, c.v[i].ino, dir, c.v[i].name, &sts[i]);
+			r = rd_plan(d, c.v[i].ino, dir, c.v[i].name, &sts[i], locs[i]);
 out:
 	for (size_t i = 0; i < c.n; i++) {
 		free(c.v[i].name);
@@ -1021,6 +1041,7 @@ out:
 	}
 	free(c.v);
 	free(sts);
+	free(locs);
 	free(bad);
 	return r == -ENOMEM ? r : 0;
 }
@@ -1081,6 +1102,61 @@ static void rd_make_dir(struct rd *d, size_t i)
 	f->dirs++;
 }
 
+/*
+ * Large files are written past the page cache (O_DIRECT) where the file
+ * system takes it: their bytes are not read again, and gigabytes of dirty page
+ * cache are what the final syncfs would wait for (buffered writeback reaches a
+ * fraction of what direct writes do on some disks). Whole RD_ALIGN blocks only,
+ * from the worker's aligned buffer; a tail that is not a whole block is written
+ * buffered (O_DIRECT off again), and so is everything when the file system
+ * refuses (EINVAL).
+ */
+struct rd_out {
+	int fd;
+	bool direct;
+};
+
+static void rd_out_buffered(struct rd_out *o)
+{
+	int fl = fcntl(o->fd, F_GETFL);
+
+	if (fl >= 0)
+		(void)fcntl(o->fd, F_SETFL, fl & ~O_DIRECT);
+	o->direct = false;
+}
+
+static void rd_out_open(struct rd_out *o, int fd, uint64_t size)
+{
+	int fl;
+
+	o->fd = fd;
+	o->direct = false;
+	if (size < RD_DIRECT_MIN)
+		return;
+	fl = fcntl(fd, F_GETFL);
+	o->direct = fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0;
+}
+
+static int rd_write(struct rd_out *o, const uint8_t *b, size_t len, uint64_t off)
+{
+	if (o->direct) {
+		size_t body = len & ~(size_t)(RD_ALIGN - 1);
+		int r = -EINVAL;
+		if (body && off % RD_ALIGN == 0 && (uintptr_t)b % RD_ALIGN == 0)
+			r = pwrite_full(o->fd, b, body, off);
+		if (r == 0) {
+			if (body == len)
+				return 0;
+			b += body;
+			len -= body;
+			off += body;
+		} else if (r != -EINVAL)
+			return r;
+		rd_out_buffered(o);
+	}
+	return pwrite_full(o->fd, b, len, off);
+}
+
 /* Read and write one regular file. */
 static void rd_file(struct rd *d, struct ntfsfs *fs, uint8_t *buf, struct rd_ent *e)
 {
@@ -1090,6 +1166,7 @@ static void rd_file(struct rd *d, struct ntfsfs *fs, uint8_t *buf, struct rd_ent
 	mode_t mode = (st->attributes & NTFSFS_ATTR_READONLY) ? 0444 : 0644;
 	bool sparse = st->attributes & NTFSFS_ATTR_SPARSE_FILE, tail_hole = false;
 	struct timespec ts[2];
+	struct rd_out out;
 	uint64_t holes = 0;
 
 	if (dfd < 0) {
@@ -1108,6 +1185,7 @@ static void rd_file(struct rd *d, struct ntfsfs *fs, uint8_t *buf, struct rd_ent
 		RD_COUNT(f, skipped, 1);
 		return;
 	}
+	rd_out_open(&out, fd, st->size);
 	for (uint64_t off = 0; off < st->size;) {
 		size_t want = (size_t)MIN((uint64_t)RD_BUF, st->size - off);
 		ssize_t n = ntfsfs_read(fs, e->ino, NULL, buf, want, off);
@@ -1128,12 +1206,10 @@ static void rd_file(struct rd *d, struct ntfsfs *fs, uint8_t *buf, struct rd_ent
 				}
 			}
 			tail_hole = false;
-			ssize_t w = pwrite(fd, buf + i, m, (off_t)(off + i));
-			if (w <= 0) {
-				r = w < 0 ? -errno : -EIO;
+			r = rd_write(&out, buf + i, m, off + i);
+			if (r < 0)
 				rf_report(f, e->path, "cannot write: %s", strerror(-r));
-			} else
-				i += (size_t)w;
+			i += m;
 		}
 		if (r < 0)
 			break;
@@ -1173,6 +1249,7 @@ static void rd_file(struct rd *d, struct ntfsfs *fs, uint8_t *buf, struct rd_ent
 struct rd_worker {
 	struct rd *d;
 	struct ntfsfs *fs;
+	unsigned queue; /* which queue it takes from first: 0 large files, 1 small ones */
 	pthread_t t;
 	int r;
 };
@@ -1181,27 +1258,91 @@ static void *rd_work(void *userdata)
 {
 	struct rd_worker *w = userdata;
 	struct rd *d = w->d;
-	uint8_t *buf = malloc(RD_BUF);
+	uint8_t *buf = NULL;
 
+	if (posix_memalign((void **)&buf, RD_ALIGN, RD_BUF) != 0)
+		buf = NULL;
 	if (!buf) {
 		w->r = -ENOMEM;
 		return NULL;
 	}
 	for (;;) {
-		size_t i = __atomic_fetch_add(&d->next, 1, __ATOMIC_RELAXED);
-		if (i >= d->n_order)
+		/*
+		 * a run of neighbouring files at a time (RD_BATCH bytes, or RD_BATCH_FILES files):
+		 * workers taking one file each would all want the same chunk at once and wait for
+		 * one another to decode it; apart, each decodes its own
+		 */
+		size_t i, end, lim;
+		uint64_t bytes = 0;
+		unsigned q = w->queue;
+		pthread_mutex_lock(&d->lock);
+		if (d->next[q] == (q ? d->n_order : d->n_large))
+			q = !q;
+		lim = q ? d->n_order : d->n_large;
+		i = end = d->next[q];
+		while (end < lim && end - i < RD_BATCH_FILES && bytes < RD_BATCH)
+			bytes += d->ents[d->order[end++]].st.size;
+		d->next[q] = end;
+		pthread_mutex_unlock(&d->lock);
+		if (i >= end)
 			break;
-		rd_file(d, w->fs, buf, &d->ents[d->order[i]]);
+		for (; i < end; i++)
+			rd_file(d, w->fs, buf, &d->ents[d->order[i]]);
 	}
 	free(buf);
 	return NULL;
 }
 
-static struct rd_ent *rd_sort_base;
-static int cmp_ent_ino(const void *a, const void *b)
+/*
+ * While the workers run: syncfs() every RD_FLUSH_MS, so that the writeback of
+ * the small files (written through the page cache; the large ones are written
+ * direct) overlaps the rest of the restore instead of all of it waiting for
+ * the final syncfs (the kernel would not start before a tenth of memory is
+ * dirty). One flush for many files: sync_file_range() on each small file
+ * instead costs more than it saves.
+ */
+static void *rd_flusher(void *userdata)
 {
-	uint64_t x = rd_sort_base[*(const uint32_t *)a].ino, y = rd_sort_base[*(const uint32_t *)b].ino;
-	return x < y ? -1 : x > y;
+	struct rd *d = userdata;
+	struct timespec ts;
+
+	pthread_mutex_lock(&d->lock);
+	while (!d->done) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += RD_FLUSH_MS * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&d->flush, &d->lock, &ts);
+		if (d->done)
+			break;
+		pthread_mutex_unlock(&d->lock);
+		(void)syncfs(d->dirs[0].fd);
+		pthread_mutex_lock(&d->lock);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+/*
+ * The order files are read in: by MFT region (RD_GROUP_INODES records, whose
+ * chunks then stay in the source's cache), and in each region by where the
+ * data lies on the volume, so that each chunk is decoded about once. Data
+ * order alone would have every file jump to its own MFT record, all over the
+ * MFT; MFT order alone jumps all over the data.
+ */
+static struct rd_ent *rd_sort_base;
+static int cmp_ent_order(const void *a, const void *b)
+{
+	const struct rd_ent *x = &rd_sort_base[*(const uint32_t *)a], *y = &rd_sort_base[*(const uint32_t *)b];
+	uint64_t gx = x->ino / RD_GROUP_INODES, gy = y->ino / RD_GROUP_INODES;
+
+	if (gx != gy)
+		return gx < gy ? -1 : 1;
+	if (x->loc != y->loc)
+		return x->loc < y->loc ? -1 : 1;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
 }
 
 static int rd_run(struct rd *d, int root_fd)
@@ -1211,6 +1352,8 @@ static int rd_run(struct rd *d, int root_fd)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned n_workers = (unsigned)(ncpu > 0 ? ncpu : 1) + 1;
 	struct rlimit rl;
+	pthread_t fl;
+	bool flusher;
 	const char *env = getenv("SHADOWREV_RESTORE_THREADS");
 	int r = 0;
 
@@ -1232,7 +1375,28 @@ static int rd_run(struct rd *d, int root_fd)
 		if (d->ents[i].kind == RD_FILE)
 			d->order[d->n_order++] = (uint32_t)i;
 	rd_sort_base = d->ents;
-	qsort(d->order, d->n_order, sizeof(*d->order), cmp_ent_ino);
+	qsort(d->order, d->n_order, sizeof(*d->order), cmp_ent_order);
+	{
+		/*
+		 * two queues, each in that order: large files (their writes wait for the disk) and small
+		 * ones (their creation costs CPU), taken by different workers so that the two overlap
+		 */
+		uint32_t *small = malloc((d->n_order + 1) * sizeof(*small));
+		size_t n_small = 0;
+		if (!small)
+			return -ENOMEM;
+		for (size_t i = 0; i < d->n_order; i++) {
+			uint32_t k = d->order[i];
+			if (d->ents[k].st.size >= RD_DIRECT_MIN)
+				d->order[d->n_large++] = k;
+			else
+				small[n_small++] = k;
+		}
+		memcpy(d->order + d->n_large, small, n_small * sizeof(*small));
+		free(small);
+		d->next[0] = 0;
+		d->next[1] = d->n_large;
+	}
 	if (n_workers > d->n_order)
 		n_workers = d->n_order ? (unsigned)d->n_order : 1;
 	w = calloc(n_workers, sizeof(*w));
@@ -1240,6 +1404,7 @@ static int rd_run(struct rd *d, int root_fd)
 		return -ENOMEM;
 	for (unsigned k = 0; k < n_workers; k++) {
 		w[k].d = d;
+		w[k].queue = k % 2;
 		if (k == 0)
 			w[k].fs = f->fs;
 		else {
@@ -1257,10 +1422,18 @@ static int rd_run(struct rd *d, int root_fd)
 	for (unsigned k = 1; k < n_workers; k++)
 		if (pthread_create(&w[k].t, NULL, rd_work, &w[k]) != 0)
 			w[k].r = 1; /* not started: the others take its share */
+	flusher = pthread_create(&fl, NULL, rd_flusher, d) == 0;
 	rd_work(&w[0]);
 	for (unsigned k = 1; k < n_workers; k++)
 		if (w[k].r != 1)
 			pthread_join(w[k].t, NULL);
+	if (flusher) {
+		pthread_mutex_lock(&d->lock);
+		d->done = true;
+		pthread_cond_signal(&d->flush);
+		pthread_mutex_unlock(&d->lock);
+		pthread_join(fl, NULL);
+	}
 	for (unsigned k = 0; k < n_workers; k++) {
 		if (w[k].r == -ENOMEM)
 			r = -ENOMEM;
@@ -1354,7 +1527,7 @@ static int rd_plan_path(struct rd *d, const char *vpath)
 	struct rf *f = d->f;
 	_cleanup_free_ char *full = NULL;
 	struct ntfsfs_stat st;
-	uint64_t ino = 0;
+	uint64_t ino = 0, loc = UINT64_MAX;
 	const char *base;
 	int r;
 
@@ -1381,13 +1554,15 @@ static int rd_plan_path(struct rd *d, const char *vpath)
 		f->errors++;
 		return 0;
 	}
-	return rd_plan(d, ino, 0, base, &st);
+	if (st.type != NTFSFS_DIR && ntfsfs_data_offset(f->fs, ino, &loc) < 0)
+		loc = UINT64_MAX;
+	return rd_plan(d, ino, 0, base, &st, loc);
 }
 
 /* Restore the PATHs to the folder open at root_fd. < 0: the command stops. */
 static int rd_restore(struct rf *f, struct rs_source *s, int root_fd, char **paths, int n)
 {
-	struct rd d = { .f = f, .s = s };
+	struct rd d = { .f = f, .s = s, .lock = PTHREAD_MUTEX_INITIALIZER, .flush = PTHREAD_COND_INITIALIZER };
 	int r;
 
 	d.umask = umask(0);
@@ -1481,14 +1656,11 @@ int rs_cmd_files(int argc, char **argv)
 	if (r < 0)
 		return sr_error(r, "cannot open '%s'", spec);
 	f.label = s.label;
-	if (to) {
-		/* restoring many files at once reads all over the volume: keep decoded blocks (192 MiB) */
-		struct src *cached = NULL;
-		if (src_cache_new(s.view, 192u << 20, &cached) >= 0) {
-			src_unref(s.view);
-			s.view = cached;
-		}
-	}
+	/*
+	 * no block cache in front: files are read in the order of their data (see cmp_ent_order) and a
+	 * captured volume keeps its recently decoded chunks itself, each decoded once however many
+	 * workers want it; image files have the page cache
+	 */
 	r = ntfsfs_open(s.view, &f.fs);
 	if (r < 0) {
 		sr_error(r, "cannot read the NTFS file tree of '%s'", spec);
