@@ -28,21 +28,6 @@ struct pool {
 
 #define ADD(field, v) __atomic_add_fetch(&j->st.field, (v), __ATOMIC_RELAXED)
 
-/* The first range of m that ends after off. */
-static size_t range_at(const struct rmap *m, uint64_t off)
-{
-	size_t lo = 0, hi = m->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (m->v[mid].off + m->v[mid].len <= off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /*
  * Read the chunk at start into buf, range by range, with zeros where the ranges leave gaps (only there:
  * most chunks are read whole). *ret_any: something was read (else buf is all zero).
@@ -51,7 +36,7 @@ static int chunk_read(struct pool *p, uint8_t *buf, uint64_t start, size_t clen,
 {
 	struct capture_job *j = p->j;
 	const struct rmap *m = j->read;
-	size_t k = range_at(m, start), zeroed = 0;
+	size_t k = rmap_find(m, start), zeroed = 0;
 	bool any = false;
 	int r;
 

@@ -61,8 +61,7 @@ void rmap_free(struct rmap *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* First range whose end is after off. */
-static size_t rmap_find(const struct rmap *m, uint64_t off)
+size_t rmap_find(const struct rmap *m, uint64_t off)
 {
 	size_t lo = 0, hi = m->n;
 

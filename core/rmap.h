@@ -21,6 +21,8 @@ int rmap_add(struct rmap *m, uint64_t off, uint64_t len);
 int rmap_finish(struct rmap *m);
 void rmap_free(struct rmap *m);
 /* Does [off, off+len) meet a range of m? */
+/* The index of the first range that ends after off (m->n if none; m finished). */
+size_t rmap_find(const struct rmap *m, uint64_t off);
 bool rmap_intersects(const struct rmap *m, uint64_t off, uint64_t len);
 uint64_t rmap_bytes(const struct rmap *m);
 /* Parse a changed-blocks file: "OFFSET LENGTH" per line (decimal or 0x hex, bytes), '#' comments. */
