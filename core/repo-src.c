@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "log.h"
 #include "macro.h"
 #include "repo-internal.h"
@@ -128,16 +129,10 @@ static void ctx_put(struct vsrc *p, struct chunk_ctx *c)
 	if (!c)
 		return;
 	pthread_mutex_lock(&p->lock);
-	if (p->n_ctxs == p->cap_ctxs) {
-		size_t cap = p->cap_ctxs ? p->cap_ctxs * 2 : 4;
-		struct chunk_ctx **v = realloc(p->ctxs, cap * sizeof(*v));
-		if (!v) {
-			pthread_mutex_unlock(&p->lock);
-			chunk_ctx_free(c);
-			return;
-		}
-		p->ctxs = v;
-		p->cap_ctxs = cap;
+	if (vec_grow_((void **)&p->ctxs, &p->cap_ctxs, p->n_ctxs + 1, sizeof(*p->ctxs)) < 0) {
+		pthread_mutex_unlock(&p->lock);
+		chunk_ctx_free(c);
+		return;
 	}
 	p->ctxs[p->n_ctxs++] = c;
 	pthread_mutex_unlock(&p->lock);

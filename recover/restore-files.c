@@ -240,14 +240,8 @@ static int add_metadata(struct rf *f, struct archive_entry *e, uint64_t ino, con
 
 static int remember_path(struct rf *f, uint64_t ino, const char *path)
 {
-	if (f->n_paths == f->cap_paths) {
-		size_t cap = f->cap_paths ? f->cap_paths * 2 : 64;
-		char **p = realloc(f->paths, cap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		f->paths = p;
-		f->cap_paths = cap;
-	}
+	if (vec_grow_((void **)&f->paths, &f->cap_paths, f->n_paths + 1, sizeof(*f->paths)) < 0)
+		return -ENOMEM;
 	f->paths[f->n_paths] = strdup(path);
 	if (!f->paths[f->n_paths])
 		return -ENOMEM;
@@ -390,14 +384,8 @@ static int collect_cb(void *userdata, const char *name, uint64_t ino, enum ntfsf
 {
 	struct { struct child *v; size_t n, cap; } *c = userdata;
 	(void)type;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 32;
-		struct child *v = realloc(c->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		c->v = v;
-		c->cap = cap;
-	}
+	if (vec_grow_((void **)&c->v, &c->cap, c->n + 1, sizeof(*c->v)) < 0)
+		return -ENOMEM;
 	c->v[c->n].name = strdup(name);
 	c->v[c->n].fold = rs_fold(name);
 	c->v[c->n].ino = ino;
@@ -835,14 +823,8 @@ static int rd_add_dir(struct rd *d, int parent, const char *name, const char *pa
 {
 	struct rd_dir *x;
 
-	if (d->n_dirs == d->cap_dirs) {
-		size_t cap = d->cap_dirs ? d->cap_dirs * 2 : 64;
-		x = realloc(d->dirs, cap * sizeof(*x));
-		if (!x)
-			return -ENOMEM;
-		d->dirs = x;
-		d->cap_dirs = cap;
-	}
+	if (vec_grow_((void **)&d->dirs, &d->cap_dirs, d->n_dirs + 1, sizeof(*d->dirs)) < 0)
+		return -ENOMEM;
 	x = &d->dirs[d->n_dirs];
 	memset(x, 0, sizeof(*x));
 	x->parent = parent;
@@ -865,14 +847,8 @@ static int rd_add_ent(struct rd *d, enum rd_kind kind, int dir, const char *name
 {
 	struct rd_ent *x;
 
-	if (d->n_ents == d->cap_ents) {
-		size_t cap = d->cap_ents ? d->cap_ents * 2 : 256;
-		x = realloc(d->ents, cap * sizeof(*x));
-		if (!x)
-			return -ENOMEM;
-		d->ents = x;
-		d->cap_ents = cap;
-	}
+	if (vec_grow_((void **)&d->ents, &d->cap_ents, d->n_ents + 1, sizeof(*d->ents)) < 0)
+		return -ENOMEM;
 	x = &d->ents[d->n_ents];
 	memset(x, 0, sizeof(*x));
 	x->kind = kind;
