@@ -96,6 +96,40 @@ int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+int io_open_direct(int fd)
+{
+	char self[64];
+	int dfd;
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	dfd = open(self, O_WRONLY | O_DIRECT | O_CLOEXEC);
+	return dfd < 0 ? -errno : dfd;
+}
+
+int pwrite_direct(int fd, int dfd, const void *buf, size_t len, uint64_t off, bool *ret_refused)
+{
+	const uint8_t *b = buf;
+	size_t head = (size_t)MIN((uint64_t)len, (IO_DIRECT_ALIGN - off % IO_DIRECT_ALIGN) % IO_DIRECT_ALIGN);
+	size_t body = (len - head) & ~(size_t)(IO_DIRECT_ALIGN - 1), tail = len - head - body;
+	int r;
+
+	if (dfd < 0 || body == 0 || (uintptr_t)(b + head) % IO_DIRECT_ALIGN)
+		return pwrite_full(fd, b, len, off);
+	r = pwrite_full(dfd, b + head, body, off + head);
+	if (r == -EINVAL) {
+		if (ret_refused)
+			*ret_refused = true;
+		return pwrite_full(fd, b, len, off);
+	}
+	if (r < 0)
+		return r;
+	if (head && (r = pwrite_full(fd, b, head, off)) < 0)
+		return r;
+	if (tail && (r = pwrite_full(fd, b + head + body, tail, off + head + body)) < 0)
+		return r;
+	return 0;
+}
+
 int read_file(const char *path, size_t max, void **ret, size_t *ret_len)
 {
 	_cleanup_close_ int fd = -1;

@@ -772,7 +772,6 @@ static int restore_path(struct rf *f, const char *vpath)
  *   4. hard links (linkat, never following), symlinks, then folder times.
  */
 #define RD_BUF (1u << 20)
-#define RD_ALIGN 4096u /* of direct writes: offsets, lengths and the buffer */
 #define RD_DIRECT_MIN (1u << 20) /* files this large are written with O_DIRECT */
 #define RD_FLUSH_MS 500
 #define RD_BATCH (8u << 20)
@@ -1079,58 +1078,40 @@ static void rd_make_dir(struct rd *d, size_t i)
 }
 
 /*
- * Large files are written past the page cache (O_DIRECT) where the file
- * system takes it: their bytes are not read again, and gigabytes of dirty page
- * cache are what the final syncfs would wait for (buffered writeback reaches a
- * fraction of what direct writes do on some disks). Whole RD_ALIGN blocks only,
- * from the worker's aligned buffer; a tail that is not a whole block is written
- * buffered (O_DIRECT off again), and so is everything when the file system
- * refuses (EINVAL).
+ * Large files are written past the page cache where the file system takes it
+ * (pwrite_direct() through a second, O_DIRECT descriptor): their bytes are not
+ * read again, and gigabytes of dirty page cache are what the final syncfs would
+ * wait for. The unaligned tail goes through the page cache, and so does
+ * everything when the file system refuses direct writes.
  */
 struct rd_out {
 	int fd;
-	bool direct;
+	int dfd; /* the file opened again with O_DIRECT, or -1 */
 };
-
-static void rd_out_buffered(struct rd_out *o)
-{
-	int fl = fcntl(o->fd, F_GETFL);
-
-	if (fl >= 0)
-		(void)fcntl(o->fd, F_SETFL, fl & ~O_DIRECT);
-	o->direct = false;
-}
 
 static void rd_out_open(struct rd_out *o, int fd, uint64_t size)
 {
-	int fl;
-
 	o->fd = fd;
-	o->direct = false;
-	if (size < RD_DIRECT_MIN)
-		return;
-	fl = fcntl(fd, F_GETFL);
-	o->direct = fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0;
+	o->dfd = size >= RD_DIRECT_MIN ? io_open_direct(fd) : -1;
+	if (o->dfd < 0)
+		o->dfd = -1;
+}
+
+static void rd_out_close_direct(struct rd_out *o)
+{
+	if (o->dfd >= 0)
+		close(o->dfd);
+	o->dfd = -1;
 }
 
 static int rd_write(struct rd_out *o, const uint8_t *b, size_t len, uint64_t off)
 {
-	if (o->direct) {
-		size_t body = len & ~(size_t)(RD_ALIGN - 1);
-		int r = -EINVAL;
-		if (body && off % RD_ALIGN == 0 && (uintptr_t)b % RD_ALIGN == 0)
-			r = pwrite_full(o->fd, b, body, off);
-		if (r == 0) {
-			if (body == len)
-				return 0;
-			b += body;
-			len -= body;
-			off += body;
-		} else if (r != -EINVAL)
-			return r;
-		rd_out_buffered(o);
-	}
-	return pwrite_full(o->fd, b, len, off);
+	bool refused = false;
+	int r = pwrite_direct(o->fd, o->dfd, b, len, off, &refused);
+
+	if (refused)
+		rd_out_close_direct(o);
+	return r;
 }
 
 /* Read and write one regular file. */
@@ -1191,6 +1172,7 @@ static void rd_file(struct rd *d, struct ntfsfs *fs, uint8_t *buf, struct rd_ent
 			break;
 		off += (uint64_t)n;
 	}
+	rd_out_close_direct(&out);
 	if (r >= 0 && tail_hole && ftruncate(fd, (off_t)st->size) < 0) {
 		r = -errno;
 		rf_report(f, e->path, "cannot write: %s", strerror(-r));
@@ -1236,7 +1218,7 @@ static void *rd_work(void *userdata)
 	struct rd *d = w->d;
 	uint8_t *buf = NULL;
 
-	if (posix_memalign((void **)&buf, RD_ALIGN, RD_BUF) != 0)
+	if (posix_memalign((void **)&buf, IO_DIRECT_ALIGN, RD_BUF) != 0)
 		buf = NULL;
 	if (!buf) {
 		w->r = -ENOMEM;

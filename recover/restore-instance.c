@@ -44,7 +44,6 @@
 #include "restore-internal.h"
 
 #define RI_BLOCK (4u << 20)
-#define RI_ALIGN 4096u /* of direct writes: offsets, lengths and the buffer */
 
 struct ri_out {
 	int disk;    /* index in m->disks, -1: a bare volume (vol) */
@@ -70,37 +69,19 @@ struct ri_copy {
 };
 
 /*
- * Write [b, b+len) at off: the whole RI_ALIGN blocks it holds past the page
- * cache when there is a direct descriptor (the image is gigabytes nobody reads
- * back soon, and buffered writeback reaches a fraction of what direct writes do
- * on some disks), the unaligned edges buffered. A direct write the file system
- * refuses (EINVAL) is done buffered, and so is every later one.
+ * Write [b, b+len) at off: its whole blocks past the page cache when there is
+ * a direct descriptor (pwrite_direct(): the image is gigabytes nobody reads
+ * back soon), the unaligned edges buffered. Once the file system refuses a
+ * direct write, every later one is buffered.
  */
 static int ri_write(struct ri_copy *c, const uint8_t *b, size_t len, uint64_t off)
 {
-	int dfd = atomic_load(&c->dfd);
+	bool refused = false;
+	int r = pwrite_direct(c->fd, atomic_load(&c->dfd), b, len, off, &refused);
 
-	if (dfd >= 0) {
-		size_t head = (size_t)MIN((uint64_t)len, (RI_ALIGN - off % RI_ALIGN) % RI_ALIGN), body, tail;
-		int r;
-		body = (len - head) & ~(size_t)(RI_ALIGN - 1);
-		tail = len - head - body;
-		if (body && (uintptr_t)(b + head) % RI_ALIGN == 0) {
-			r = pwrite_full(dfd, b + head, body, off + head);
-			if (r == -EINVAL)
-				atomic_store(&c->dfd, -1); /* closed by copy_run() */
-			else if (r < 0)
-				return r;
-			else {
-				if (head && (r = pwrite_full(c->fd, b, head, off)) < 0)
-					return r;
-				if (tail && (r = pwrite_full(c->fd, b + head + body, tail, off + head + body)) < 0)
-					return r;
-				return 0;
-			}
-		}
-	}
-	return pwrite_full(c->fd, b, len, off);
+	if (refused)
+		atomic_store(&c->dfd, -1); /* closed by copy_run() */
+	return r;
 }
 
 /* Write len bytes of buf to dst, the runs of 64 KiB that are all zero left as holes (a fresh file). */
@@ -130,7 +111,7 @@ static void *copy_worker(void *arg)
 	struct ri_copy *c = arg;
 	uint8_t *buf = NULL;
 
-	if (posix_memalign((void **)&buf, RI_ALIGN, RI_BLOCK) != 0)
+	if (posix_memalign((void **)&buf, IO_DIRECT_ALIGN, RI_BLOCK) != 0)
 		buf = NULL;
 	if (!buf) {
 		atomic_store(&c->err, -ENOMEM);
@@ -588,12 +569,10 @@ int rs_cmd_instance(int argc, char **argv)
 		r = open_out(ou, size, yes);
 		if (r < 0)
 			goto fail_p;
-		{
-			/* the same file again, for direct writes (any file system or device that refuses: none) */
-			char self[64];
-			snprintf(self, sizeof(self), "/proc/self/fd/%d", ou->fd);
-			ou->dfd = open(self, O_WRONLY | O_DIRECT | O_CLOEXEC);
-		}
+		/* the same file again, for direct writes (a file system or device that refuses: none) */
+		ou->dfd = io_open_direct(ou->fd);
+		if (ou->dfd < 0)
+			ou->dfd = -1;
 		if (ou->disk >= 0) {
 			_cleanup_src_ struct src *ds = NULL;
 			uint64_t pos = 0;

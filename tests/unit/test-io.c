@@ -8,12 +8,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -503,6 +506,87 @@ static void cleanup(void)
 		fprintf(stderr, "cannot remove %s\n", dir);
 }
 
+/*
+ * pwrite_direct(): what the file holds afterwards equals a model of it built
+ * with memcpy; whether the whole blocks went past the page cache is what
+ * mincore() on a mapping of the file says (a direct write leaves none of its
+ * pages cached, a buffered one all of them).
+ */
+static size_t cached_pages(int fd, uint64_t off, size_t len)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t n = (len + (size_t)pg - 1) / (size_t)pg, c = 0;
+	unsigned char vec[1024];
+	void *m;
+
+	if (n > sizeof(vec))
+		return (size_t)-1;
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)off);
+	if (m == MAP_FAILED)
+		return (size_t)-1;
+	if (mincore(m, len, vec) < 0)
+		c = (size_t)-1;
+	else
+		for (size_t i = 0; i < n; i++)
+			c += vec[i] & 1;
+	munmap(m, len);
+	return c;
+}
+
+static void test_pwrite_direct(void)
+{
+	enum { SIZE = 1 << 20 };
+	static const struct { uint64_t off; size_t len, shift; } w[] = {
+		{ 0, 262144, 0 },       /* whole blocks only */
+		{ 300000, 200000, 0 },  /* an unaligned head and tail */
+		{ 524288, 4096, 1 },    /* an unaligned buffer: all buffered */
+		{ 600001, 100, 0 },     /* less than a block */
+		{ 1044480, 4096, 0 },   /* the last block */
+	};
+	uint8_t *src = NULL, *model = calloc(1, SIZE), *got = malloc(SIZE);
+	int fd = open(path_in("direct"), O_RDWR | O_CREAT | O_TRUNC, 0644), dfd;
+	bool refused = false;
+	struct statfs sfs;
+
+	if (posix_memalign((void **)&src, IO_DIRECT_ALIGN, SIZE + IO_DIRECT_ALIGN) != 0 || !model || !got || fd < 0) {
+		ok(0, "set-up for pwrite_direct");
+		goto out;
+	}
+	fill(src, SIZE + IO_DIRECT_ALIGN, 11);
+	ok(ftruncate(fd, SIZE) == 0, "a 1 MiB file");
+	dfd = io_open_direct(fd);
+	if (dfd < 0) {
+		ok(dfd == -EINVAL, "io_open_direct: only a file system without O_DIRECT refuses (%d)", dfd);
+		diag("no O_DIRECT in %s: only the buffered path is tested", dir);
+	}
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		const uint8_t *b = src + w[i].shift;
+		is_int(pwrite_direct(fd, dfd, b, w[i].len, w[i].off, &refused), 0, "pwrite_direct %zu bytes at %llu",
+		       w[i].len, (unsigned long long)w[i].off);
+		memcpy(model + w[i].off, b, w[i].len);
+	}
+	ok(!refused, "no direct write refused");
+	is_int(pwrite_direct(fd, -1, src, 8192, 8192, NULL), 0, "pwrite_direct without a direct descriptor");
+	memcpy(model + 8192, src, 8192);
+	if (dfd >= 0 && fstatfs(fd, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC) {
+		diag("%s is tmpfs: its files are page cache, direct writes or not", dir);
+		close(dfd);
+	} else if (dfd >= 0) { /* before anything reads the file */
+		/* 16 KiB..256 KiB went direct (8 KiB..16 KiB was rewritten buffered just above) */
+		is_int((int)cached_pages(fd, 16384, 262144 - 16384), 0, "whole blocks written direct: not cached");
+		ok(cached_pages(fd, 598016, 4096) == 1, "a write under a block: through the page cache");
+		close(dfd);
+	}
+	is_int(pread_full(fd, got, SIZE, 0), 0, "read the file back");
+	is_mem(got, model, SIZE, "the file equals the model of the writes");
+out:
+	if (fd >= 0)
+		close(fd);
+	free(src);
+	free(model);
+	free(got);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -521,5 +605,6 @@ int main(void)
 	test_lockfile();
 	test_mkdir_p();
 	test_fd_get_size();
+	test_pwrite_direct();
 	return tap_done();
 }
