@@ -9,11 +9,14 @@
 #             with fsync) against a plain sequential write of the same number of bytes it wrote, to the same
 #             file system: dd of random bytes (from memory, so that nothing can skip zeros) with
 #             conv=fsync, through the page cache and with oflag=direct; the ratio is given against both.
+#             The instance restore runs twice: with the repository on the same disk as the target (the
+#             restore then reads ~1.7 GB of chunks from the disk it writes to) and with a copy of it on
+#             another device (tmpfs here, standing in for the backup storage a restore reads from).
 # Medians of RUNS runs (default 3), ratios. The image is bench/capture.sh's 4 GiB NTFS image with ~2.5 GiB
 # in use (made here if absent, same generator). Both repositories are made again when the image changed
-# since they were (or this shadowrev cannot read its repository any more).
+# since they were; shadowrev's also when the shadowrev binary changed (or cannot read it any more).
 #
-#   bench/restore.sh [WORKDIR]     (default /var/tmp/shadowrev-bench; needs ~20 GB, 3 GB of /dev/shm and root)
+#   bench/restore.sh [WORKDIR]     (default /var/tmp/shadowrev-bench; needs ~20 GB, 5 GB of /dev/shm and root)
 #
 # Writes a Markdown table to stdout and to bench/RESULTS-restore.md.
 set -euo pipefail
@@ -31,8 +34,8 @@ die() { echo "restore.sh: $*" >&2; exit 1; }
 command -v restic >/dev/null || die "needs restic (Debian package restic)"
 [ "$(id -u)" = 0 ] || die "needs root (ntfs-3g mount, drop_caches)"
 mkdir -p "$W"
-img=$W/vol.img mnt=$W/mnt rnd=/dev/shm/shadowrev-bench-dd.$$
-trap 'rm -f "$rnd"' EXIT
+img=$W/vol.img mnt=$W/mnt rnd=/dev/shm/shadowrev-bench-dd.$$ shmrepo=/dev/shm/shadowrev-bench-repo.$$
+trap 'rm -rf "$rnd" "$shmrepo"' EXIT
 
 if [ ! -f "$img" ]; then
 	# the image of bench/capture.sh (its make_image, first half)
@@ -55,13 +58,16 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 # --- the repositories (made again when the image is not the one they hold) -----
 stamp=$(stat -c '%s %Y' "$img")
+# shadowrev's repository is also made again by another shadowrev binary: it measures what this one writes
+srstamp="$stamp $(sha256sum <"$SR" | cut -c1-16)"
 R=$W/restore-repo
-if [ ! -f "$W/restore-set" ] || [ "$(cat "$W/restore-stamp" 2>/dev/null)" != "$stamp" ] ||
+if [ ! -f "$W/restore-set" ] || [ "$(cat "$W/restore-srstamp" 2>/dev/null)" != "$srstamp" ] ||
 	! "$SR" sets --repo "$R" >/dev/null 2>&1; then
 	rm -rf "$R" "$W/restore-set"
 	$SR init --repo "$R" --quiet
 	$SR capture --repo "$R" --instance bench C:="$img" --quiet
 	$SR sets --repo "$R" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["sets"][-1]["set_id"])' >"$W/restore-set"
+	echo "$srstamp" >"$W/restore-srstamp"
 fi
 set_id=$(cat "$W/restore-set")
 RR=$W/restic-restore-repo
@@ -76,7 +82,8 @@ fi
 echo "$stamp" >"$W/restore-stamp"
 
 # --- runs, interleaved --------------------------------------------------------
-: >"$W/r.sr" >"$W/r.restic" >"$W/r.inst" >"$W/r.dd" >"$W/r.ddd"
+: >"$W/r.sr" >"$W/r.restic" >"$W/r.inst" >"$W/r.inst2" >"$W/r.dd" >"$W/r.ddd"
+cp -a "$R" "$shmrepo"
 rm -rf "$W/out-sr" "$W/out-restic" "$W/out-inst" "$W/dd.img"
 settle
 for i in $(seq "$RUNS"); do
@@ -88,6 +95,9 @@ for i in $(seq "$RUNS"); do
 	drop; t "$SR" restore instance "$set_id" --repo "$R" --to "$W/out-inst" --no-boot-check --json --progress=none >>"$W/r.inst"
 	written=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes_written"])' <"$W/out")
 	rm -rf "$W/out-inst"
+	settle
+	drop; t "$SR" restore instance "$set_id" --repo "$shmrepo" --to "$W/out-inst" --no-boot-check --json --progress=none >>"$W/r.inst2"
+	rm -rf "$W/out-inst"
 	blocks=$(((written + 4194303) / 4194304))
 	[ -f "$rnd" ] || head -c $((blocks * 4194304)) /dev/urandom >"$rnd"
 	drop; t dd if="$rnd" of="$W/dd.img" bs=4M count=$blocks iflag=fullblock conv=fsync status=none >>"$W/r.dd"
@@ -96,13 +106,13 @@ for i in $(seq "$RUNS"); do
 	rm -f "$W/dd.img"
 	settle
 done
-sr=$(median <"$W/r.sr"); rs=$(median <"$W/r.restic"); inst=$(median <"$W/r.inst")
+sr=$(median <"$W/r.sr"); rs=$(median <"$W/r.restic"); inst=$(median <"$W/r.inst"); inst2=$(median <"$W/r.inst2")
 dd=$(median <"$W/r.dd"); ddd=$(median <"$W/r.ddd")
 ddbytes=$((blocks * 4194304))
 mb() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? b / s / 1e6 : 0) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 # throughput ratio: (written / inst) / (ddbytes / dd)
-tput() { awk -v w="$written" -v i="$inst" -v d="$ddbytes" -v t="$1" 'BEGIN { printf "%.2f", (i > 0 && t > 0 ? (w / i) / (d / t) : 0) }'; }
+tput() { awk -v w="$written" -v i="${2:-$inst}" -v d="$ddbytes" -v t="$1" 'BEGIN { printf "%.2f", (i > 0 && t > 0 ? (w / i) / (d / t) : 0) }'; }
 used=$(ntfsinfo -f -m "$img" 2>/dev/null | awk '/Free Clusters/ { f = $3 } /Cluster Size/ { c = $3 } /Volume Size in Clusters/ { n = $5 } END { print (n - f) * c }')
 {
 	echo "# Restore benchmark ($(date -u +%Y-%m-%d), $(nproc) cores, medians of $RUNS)"
@@ -113,9 +123,11 @@ used=$(ntfsinfo -f -m "$img" 2>/dev/null | awk '/Free Clusters/ { f = $3 } /Clus
 	echo "| job | shadowrev | peer | peer time | ratio |"
 	echo "|---|---|---|---|---|"
 	echo "| files to a folder | ${sr} s | restic restore | ${rs} s | $(ratio "$rs" "$sr")x (restic / shadowrev; >1: shadowrev faster) |"
-	echo "| whole instance | ${inst} s ($(mb "$written" "$inst") MB/s of data written) | dd conv=fsync (page cache), $ddbytes random bytes | ${dd} s ($(mb "$ddbytes" "$dd") MB/s) | $(tput "$dd") of dd's throughput |"
-	echo "| whole instance | | dd oflag=direct conv=fsync, same bytes | ${ddd} s ($(mb "$ddbytes" "$ddd") MB/s) | $(tput "$ddd") of dd's throughput |"
+	echo "| whole instance, repository on the target's disk | ${inst} s ($(mb "$written" "$inst") MB/s of data written) | dd conv=fsync (page cache), $ddbytes random bytes | ${dd} s ($(mb "$ddbytes" "$dd") MB/s) | $(tput "$dd") of dd's throughput |"
+	echo "| | | dd oflag=direct conv=fsync, same bytes | ${ddd} s ($(mb "$ddbytes" "$ddd") MB/s) | $(tput "$ddd") of dd's throughput |"
+	echo "| whole instance, repository on another device (tmpfs) | ${inst2} s ($(mb "$written" "$inst2") MB/s) | dd conv=fsync (page cache) | ${dd} s | $(tput "$dd" "$inst2") of dd's throughput |"
+	echo "| | | dd oflag=direct conv=fsync | ${ddd} s | $(tput "$ddd" "$inst2") of dd's throughput |"
 	echo
 	echo "Runs (s): shadowrev files $(tr '\n' ' ' <"$W/r.sr"); restic $(tr '\n' ' ' <"$W/r.restic");"
-	echo "instance $(tr '\n' ' ' <"$W/r.inst"); dd $(tr '\n' ' ' <"$W/r.dd"); dd direct $(tr '\n' ' ' <"$W/r.ddd")"
+	echo "instance $(tr '\n' ' ' <"$W/r.inst"); instance, repository on tmpfs $(tr '\n' ' ' <"$W/r.inst2"); dd $(tr '\n' ' ' <"$W/r.dd"); dd direct $(tr '\n' ' ' <"$W/r.ddd")"
 } | tee "$OUT"
