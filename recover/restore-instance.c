@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -111,8 +112,11 @@ static void *copy_worker(void *arg)
 	struct ri_copy *c = arg;
 	uint8_t *buf = NULL;
 
-	if (posix_memalign((void **)&buf, IO_DIRECT_ALIGN, RI_BLOCK) != 0)
+	/* on huge pages where the kernel has them: direct writes pin 2 pages of 2 MiB instead of 1024 */
+	if (posix_memalign((void **)&buf, 2u << 20, RI_BLOCK) != 0)
 		buf = NULL;
+	else
+		(void)madvise(buf, RI_BLOCK, MADV_HUGEPAGE);
 	if (!buf) {
 		atomic_store(&c->err, -ENOMEM);
 		goto out;
