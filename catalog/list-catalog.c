@@ -64,6 +64,34 @@ static void jtime_col(struct json *j, const char *key, sqlite3_stmt *st, int i)
 		json_str(j, filetime_format((uint64_t)sqlite3_column_int64(st, i), t, sizeof(t)));
 }
 
+/* A row's columns as JSON members, in the order given. */
+enum jkind { J_STR, J_INT, J_BOOL, J_TIME };
+struct jcol {
+	const char *key;
+	int col;
+	enum jkind kind;
+};
+
+static void json_cols(struct json *j, sqlite3_stmt *st, const struct jcol *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		switch (v[i].kind) {
+		case J_STR: jstr_col(j, v[i].key, st, v[i].col); break;
+		case J_INT: jint_col(j, v[i].key, st, v[i].col); break;
+		case J_BOOL: jbool_col(j, v[i].key, st, v[i].col); break;
+		case J_TIME: jtime_col(j, v[i].key, st, v[i].col); break;
+		}
+}
+
+/* The start of a listing as JSON: {"<key>": [ */
+static void json_list_begin(struct json *j, const char *key)
+{
+	json_init(j, stdout, true);
+	json_obj_begin(j);
+	json_key(j, key);
+	json_arr_begin(j);
+}
+
 static void text_line(const char *label, const char *value)
 {
 	if (value && *value)
@@ -367,48 +395,38 @@ static int list_shadows(struct catalog *c, bool json, const char *set)
 	if (r < 0)
 		return r;
 	catalog_bind_text(st, 1, set);
-	if (json) {
-		json_init(&j, stdout, true);
-		json_obj_begin(&j);
-		json_key(&j, "shadows");
-		json_arr_begin(&j);
-	}
+	if (json)
+		json_list_begin(&j, "shadows");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char t[FILETIME_STRING_MAX + 64], buf[600];
 
 		n++;
 		if (json) {
+			static const struct jcol a[] = {
+				{ "shadow_id", 0, J_STR },       { "set_id", 1, J_STR },
+				{ "origin", 2, J_STR },          { "volume_guid_path", 3, J_STR },
+				{ "volume_name", 4, J_STR },     { "captured_in", 5, J_STR },
+				{ "store_id", 6, J_STR },        { "store_index", 7, J_INT },
+				{ "creation_time", 8, J_TIME },  { "creation_filetime", 8, J_INT },
+				{ "creation_time_text", 9, J_STR }, { "context", 10, J_INT },
+			}, b[] = {
+				{ "attributes", 11, J_INT },     { "attributes_complete", 12, J_BOOL },
+				{ "attribute_names", 13, J_STR }, { "originating_machine", 14, J_STR },
+				{ "service_machine", 15, J_STR }, { "device", 16, J_STR },
+				{ "provider", 17, J_STR },       { "type", 18, J_STR },
+				{ "exposure", 19, J_STR },       { "alias", 20, J_STR },
+				{ "volume_size", 21, J_INT },    { "storage", 22, J_STR },
+				{ "set_consistency", 23, J_STR },
+			};
+			const char *ctx = col_is_null(st, 10) ? NULL : vss_context_name((uint32_t)sqlite3_column_int64(st, 10));
 			json_obj_begin(&j);
-			jstr_col(&j, "shadow_id", st, 0);
-			jstr_col(&j, "set_id", st, 1);
-			jstr_col(&j, "origin", st, 2);
-			jstr_col(&j, "volume_guid_path", st, 3);
-			jstr_col(&j, "volume_name", st, 4);
-			jstr_col(&j, "captured_in", st, 5);
-			jstr_col(&j, "store_id", st, 6);
-			jint_col(&j, "store_index", st, 7);
-			jtime_col(&j, "creation_time", st, 8);
-			jint_col(&j, "creation_filetime", st, 8);
-			jstr_col(&j, "creation_time_text", st, 9);
-			jint_col(&j, "context", st, 10);
+			json_cols(&j, st, a, ARRAY_SIZE(a));
 			json_key(&j, "context_name");
-			if (col_is_null(st, 10) || !vss_context_name((uint32_t)sqlite3_column_int64(st, 10)))
-				json_null(&j);
+			if (ctx)
+				json_str(&j, ctx);
 			else
-				json_str(&j, vss_context_name((uint32_t)sqlite3_column_int64(st, 10)));
-			jint_col(&j, "attributes", st, 11);
-			jbool_col(&j, "attributes_complete", st, 12);
-			jstr_col(&j, "attribute_names", st, 13);
-			jstr_col(&j, "originating_machine", st, 14);
-			jstr_col(&j, "service_machine", st, 15);
-			jstr_col(&j, "device", st, 16);
-			jstr_col(&j, "provider", st, 17);
-			jstr_col(&j, "type", st, 18);
-			jstr_col(&j, "exposure", st, 19);
-			jstr_col(&j, "alias", st, 20);
-			jint_col(&j, "volume_size", st, 21);
-			jstr_col(&j, "storage", st, 22);
-			jstr_col(&j, "set_consistency", st, 23);
+				json_null(&j);
+			json_cols(&j, st, b, ARRAY_SIZE(b));
 			json_obj_end(&j);
 			continue;
 		}
@@ -471,30 +489,20 @@ static int list_volumes(struct catalog *c, bool json, const char *set)
 	if (r < 0)
 		return r;
 	catalog_bind_text(st, 1, set);
-	if (json) {
-		json_init(&j, stdout, true);
-		json_obj_begin(&j);
-		json_key(&j, "volumes");
-		json_arr_begin(&j);
-	}
+	if (json)
+		json_list_begin(&j, "volumes");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		n++;
 		if (json) {
+			static const struct jcol a[] = {
+				{ "set_id", 0, J_STR },     { "drive", 4, J_STR },      { "guid_path", 2, J_STR },
+				{ "name", 3, J_STR },       { "label", 5, J_STR },      { "filesystem", 6, J_STR },
+				{ "size", 7, J_INT },       { "disk", 8, J_INT },       { "partition", 9, J_INT },
+				{ "offset", 10, J_INT },    { "system", 11, J_BOOL },   { "boot", 12, J_BOOL },
+				{ "shadow_id", 13, J_STR }, { "origin", 14, J_STR },
+			};
 			json_obj_begin(&j);
-			jstr_col(&j, "set_id", st, 0);
-			jstr_col(&j, "drive", st, 4);
-			jstr_col(&j, "guid_path", st, 2);
-			jstr_col(&j, "name", st, 3);
-			jstr_col(&j, "label", st, 5);
-			jstr_col(&j, "filesystem", st, 6);
-			jint_col(&j, "size", st, 7);
-			jint_col(&j, "disk", st, 8);
-			jint_col(&j, "partition", st, 9);
-			jint_col(&j, "offset", st, 10);
-			jbool_col(&j, "system", st, 11);
-			jbool_col(&j, "boot", st, 12);
-			jstr_col(&j, "shadow_id", st, 13);
-			jstr_col(&j, "origin", st, 14);
+			json_cols(&j, st, a, ARRAY_SIZE(a));
 			json_obj_end(&j);
 			continue;
 		}
@@ -550,12 +558,8 @@ static int list_writers(struct catalog *c, bool json, const char *set)
 	if (r < 0)
 		return r;
 	catalog_bind_text(st, 1, set);
-	if (json) {
-		json_init(&j, stdout, true);
-		json_obj_begin(&j);
-		json_key(&j, "writers");
-		json_arr_begin(&j);
-	}
+	if (json)
+		json_list_begin(&j, "writers");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		bool participating = sqlite3_column_int(st, 13) > 0;
 
@@ -565,30 +569,28 @@ static int list_writers(struct catalog *c, bool json, const char *set)
 		catalog_bind_text(ks, 2, catalog_col(st, 1));
 		catalog_bind_text(ks, 3, catalog_col(st, 2));
 		if (json) {
+			static const struct jcol a[] = {
+				{ "set_id", 0, J_STR },         { "writer_id", 1, J_STR },
+				{ "instance_id", 2, J_STR },    { "name", 3, J_STR },
+				{ "instance_name", 4, J_STR },  { "usage", 5, J_STR },
+				{ "data_source", 6, J_STR },    { "restore_method", 7, J_STR },
+				{ "reboot_required", 8, J_BOOL },
+			}, b[] = {
+				{ "in_backup_components", 9, J_BOOL }, { "has_metadata", 10, J_BOOL },
+				{ "consistency", 11, J_STR },          { "consistency_reason", 12, J_STR },
+			}, k[] = {
+				{ "logical_path", 0, J_STR }, { "name", 1, J_STR }, { "caption", 2, J_STR },
+				{ "type", 3, J_STR },         { "selected", 4, J_BOOL },
+			};
 			json_obj_begin(&j);
-			jstr_col(&j, "set_id", st, 0);
-			jstr_col(&j, "writer_id", st, 1);
-			jstr_col(&j, "instance_id", st, 2);
-			jstr_col(&j, "name", st, 3);
-			jstr_col(&j, "instance_name", st, 4);
-			jstr_col(&j, "usage", st, 5);
-			jstr_col(&j, "data_source", st, 6);
-			jstr_col(&j, "restore_method", st, 7);
-			jbool_col(&j, "reboot_required", st, 8);
+			json_cols(&j, st, a, ARRAY_SIZE(a));
 			json_kbool(&j, "participating", participating);
-			jbool_col(&j, "in_backup_components", st, 9);
-			jbool_col(&j, "has_metadata", st, 10);
-			jstr_col(&j, "consistency", st, 11);
-			jstr_col(&j, "consistency_reason", st, 12);
+			json_cols(&j, st, b, ARRAY_SIZE(b));
 			json_key(&j, "components");
 			json_arr_begin(&j);
 			while (sqlite3_step(ks) == SQLITE_ROW) {
 				json_obj_begin(&j);
-				jstr_col(&j, "logical_path", ks, 0);
-				jstr_col(&j, "name", ks, 1);
-				jstr_col(&j, "caption", ks, 2);
-				jstr_col(&j, "type", ks, 3);
-				jbool_col(&j, "selected", ks, 4);
+				json_cols(&j, ks, k, ARRAY_SIZE(k));
 				json_obj_end(&j);
 			}
 			json_arr_end(&j);
@@ -682,12 +684,8 @@ static int list_storage(struct catalog *c, bool json)
 			    &st);
 	if (r < 0)
 		return r;
-	if (json) {
-		json_init(&j, stdout, true);
-		json_obj_begin(&j);
-		json_key(&j, "associations");
-		json_arr_begin(&j);
-	}
+	if (json)
+		json_list_begin(&j, "associations");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t a, b;
 
@@ -709,15 +707,13 @@ static int list_storage(struct catalog *c, bool json)
 			nodes.v[b].indeg++;
 		}
 		if (json) {
+			static const struct jcol cols[] = {
+				{ "for_volume", 0, J_STR },     { "for_name", 1, J_STR }, { "storage_volume", 2, J_STR },
+				{ "storage_name", 3, J_STR },   { "used", 4, J_STR },     { "allocated", 5, J_STR },
+				{ "maximum", 6, J_STR },        { "set_id", 7, J_STR },
+			};
 			json_obj_begin(&j);
-			jstr_col(&j, "for_volume", st, 0);
-			jstr_col(&j, "for_name", st, 1);
-			jstr_col(&j, "storage_volume", st, 2);
-			jstr_col(&j, "storage_name", st, 3);
-			jstr_col(&j, "used", st, 4);
-			jstr_col(&j, "allocated", st, 5);
-			jstr_col(&j, "maximum", st, 6);
-			jstr_col(&j, "set_id", st, 7);
+			json_cols(&j, st, cols, ARRAY_SIZE(cols));
 			json_obj_end(&j);
 			continue;
 		}
