@@ -403,6 +403,37 @@ static int cmp_fold(const void *a, const void *b)
 	return strcmp(((const struct child *)a)->fold, ((const struct child *)b)->fold);
 }
 
+/*
+ * The checks on the name of child i of folder path (children sorted by their
+ * case-folded names): a name that is not safe to create (or, on disk, longer
+ * than 255 bytes) is reported, counted and refused (false); a name that
+ * collides with the one before it after case folding is reported and counted.
+ */
+static bool rf_name_check(struct rf *f, const char *path, const struct child *v, size_t i, bool limit_len)
+{
+	const char *why;
+
+	if (!rs_name_is_safe(v[i].name, &why) || (limit_len && strlen(v[i].name) > 255)) {
+		char esc[1100];
+		size_t k = 0;
+		for (const unsigned char *p = (const unsigned char *)v[i].name; *p && k + 5 < sizeof(esc); p++)
+			k += (size_t)snprintf(esc + k, sizeof(esc) - k,
+					       (*p < 0x20 || *p == 0x7f || *p == '\\' || *p == '/') ? "\\x%02x" : "%c", *p);
+		esc[k] = 0;
+		rf_report(f, path[0] ? path : "/", "refusing the entry named \"%s\": %s", esc,
+			  why ? why : "name longer than 255 bytes");
+		f->skipped++;
+		f->errors++;
+		return false;
+	}
+	if (i > 0 && strcmp(v[i].fold, v[i - 1].fold) == 0) {
+		rf_report(f, path[0] ? path : "/", "names '%s' and '%s' collide on a case-insensitive target",
+			  v[i - 1].name, v[i].name);
+		f->collisions++;
+	}
+	return true;
+}
+
 /* Restore the children of folder ino into path ("" is the top: DIR or the archive's root). */
 static int restore_children(struct rf *f, uint64_t ino, const char *path)
 {
@@ -419,26 +450,9 @@ static int restore_children(struct rf *f, uint64_t ino, const char *path)
 	for (size_t i = 0; i < c.n && r != -ENOMEM && r != -ECANCELED; i++) {
 		_cleanup_free_ char *child = NULL;
 		struct ntfsfs_stat st;
-		const char *why;
 
-		if (!rs_name_is_safe(c.v[i].name, &why) || (f->fmt == RF_DISK && strlen(c.v[i].name) > 255)) {
-			char esc[1100];
-			size_t k = 0;
-			for (const unsigned char *p = (const unsigned char *)c.v[i].name; *p && k + 5 < sizeof(esc); p++)
-				k += (size_t)snprintf(esc + k, sizeof(esc) - k,
-						       (*p < 0x20 || *p == 0x7f || *p == '\\' || *p == '/') ? "\\x%02x" : "%c", *p);
-			esc[k] = 0;
-			rf_report(f, path[0] ? path : "/", "refusing the entry named \"%s\": %s", esc,
-				  why ? why : "name longer than 255 bytes");
-			f->skipped++;
-			f->errors++;
+		if (!rf_name_check(f, path, c.v, i, f->fmt == RF_DISK))
 			continue;
-		}
-		if (i > 0 && strcmp(c.v[i].fold, c.v[i - 1].fold) == 0) {
-			rf_report(f, path[0] ? path : "/", "names '%s' and '%s' collide on a case-insensitive target",
-				  c.v[i - 1].name, c.v[i].name);
-			f->collisions++;
-		}
 		if (asprintf(&child, "%s%s%s", path, path[0] ? "/" : "", c.v[i].name) < 0) {
 			r = -ENOMEM;
 			break;
@@ -950,26 +964,8 @@ static int rd_plan_children(struct rd *d, uint64_t ino, int dir)
 		goto out;
 	}
 	for (size_t i = 0; i < c.n; i++) {
-		const char *path = d->dirs[dir].path, *why;
-		if (!rs_name_is_safe(c.v[i].name, &why) || strlen(c.v[i].name) > 255) {
-			char esc[1100];
-			size_t k = 0;
-			for (const unsigned char *p = (const unsigned char *)c.v[i].name; *p && k + 5 < sizeof(esc); p++)
-				k += (size_t)snprintf(esc + k, sizeof(esc) - k,
-						       (*p < 0x20 || *p == 0x7f || *p == '\\' || *p == '/') ? "\\x%02x" : "%c", *p);
-			esc[k] = 0;
-			rf_report(f, path[0] ? path : "/", "refusing the entry named \"%s\": %s", esc,
-				  why ? why : "name longer than 255 bytes");
-			f->skipped++;
-			f->errors++;
+		if (!rf_name_check(f, d->dirs[dir].path, c.v, i, true))
 			bad[i] = 1;
-			continue;
-		}
-		if (i > 0 && strcmp(c.v[i].fold, c.v[i - 1].fold) == 0) {
-			rf_report(f, path[0] ? path : "/", "names '%s' and '%s' collide on a case-insensitive target",
-				  c.v[i - 1].name, c.v[i].name);
-			f->collisions++;
-		}
 	}
 	/* MFT records in inode order (the chunk cache likes it), then planned in name order */
 	{
