@@ -46,6 +46,11 @@ struct mnt_vol {
 	uint32_t id; /* high bits of st_ino for its files */
 	uint64_t created; /* FILETIME for virtual nodes about it, 0 if unknown */
 	struct mnt_node *files; /* its files/ node (the NTFS root), if any */
+	/*
+	 * Kernel passthrough of volume.img (fs.c): 0 not tried yet, > 0 the
+	 * backing file's id, < 0 not possible (-errno).
+	 */
+	int backing_id;
 	struct mnt_vol *next;
 };
 
