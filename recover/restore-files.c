@@ -1524,6 +1524,10 @@ static int rd_restore(struct rf *f, struct rs_source *s, int root_fd, char **pat
 	r = rd_add_dir(&d, -1, "", "", NTFSFS_ROOT, NULL);
 	for (int i = 0; i < n && r >= 0; i++)
 		r = rd_plan_path(&d, paths[i]);
+	/* the plan knows how much there is to write: progress shows a percentage and an ETA from here on */
+	for (size_t i = 0; i < d.n_ents && r >= 0; i++)
+		if (d.ents[i].kind == RD_FILE)
+			f->prog.total += d.ents[i].st.size;
 	if (r >= 0)
 		r = rd_run(&d, root_fd);
 	rd_free(&d);
