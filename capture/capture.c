@@ -145,12 +145,16 @@ static int parse_volspec(char *spec, struct cvol *vols, size_t *n_vols, struct c
 
 static void print_stats_text(const char *what, const struct capture_stats *s)
 {
-	char a[32], b[32], c[32], d[32], e[32], f[32];
+	char a[32], b[32], c[32], d[32], e[32], f[32], g[32];
 
-	printf("  %-12s %s: read %s, new %s (stored %s), reused %s, zero/unallocated %s\n", what,
+	printf("  %-12s %s: read %s, new %s (stored %s), reused %s, zero/unallocated %s", what,
 	       format_bytes(s->size, a, sizeof(a)), format_bytes(s->read, b, sizeof(b)),
 	       format_bytes(s->new_plain, c, sizeof(c)), format_bytes(s->new_stored, d, sizeof(d)),
 	       format_bytes(s->reused, e, sizeof(e)), format_bytes(s->zero, f, sizeof(f)));
+	if (s->composites)
+		printf(", piece dedup %s in %llu composite chunk(s)", format_bytes(s->dedup, g, sizeof(g)),
+		       (unsigned long long)s->composites);
+	printf("\n");
 }
 
 static void json_stats(struct json *j, const struct capture_stats *s)
@@ -164,6 +168,8 @@ static void json_stats(struct json *j, const struct capture_stats *s)
 	json_ku64(j, "skipped_bytes", s->skipped);
 	json_ku64(j, "chunks", s->chunks);
 	json_ku64(j, "new_chunks", s->new_chunks);
+	json_ku64(j, "dedup_bytes", s->dedup);
+	json_ku64(j, "composite_chunks", s->composites);
 }
 
 static void stats_add(struct capture_stats *t, const struct capture_stats *s)
@@ -177,6 +183,8 @@ static void stats_add(struct capture_stats *t, const struct capture_stats *s)
 	t->skipped += s->skipped;
 	t->chunks += s->chunks;
 	t->new_chunks += s->new_chunks;
+	t->dedup += s->dedup;
+	t->composites += s->composites;
 }
 
 static unsigned n_threads(void)
@@ -208,6 +216,7 @@ int cmd_capture(int argc, char **argv)
 		OPT_CHANGED,
 		OPT_CONSISTENCY,
 		OPT_THREADS,
+		OPT_NO_PIECES,
 	};
 	static const struct option opts[] = { CLI_COMMON_LONG_OPTIONS,
 					      { "repo", required_argument, NULL, OPT_REPO },
@@ -219,6 +228,7 @@ int cmd_capture(int argc, char **argv)
 					      { "changed-blocks", required_argument, NULL, OPT_CHANGED },
 					      { "consistency", required_argument, NULL, OPT_CONSISTENCY },
 					      { "threads", required_argument, NULL, OPT_THREADS },
+					      { "no-piece-dedup", no_argument, NULL, OPT_NO_PIECES },
 					      { 0 } };
 	struct cli_common c = { 0 };
 	const char *rdir = NULL, *pass_file = NULL, *instance = NULL, *set_text = NULL, *consistency = NULL;
@@ -232,7 +242,8 @@ int cmd_capture(int argc, char **argv)
 	const struct repo_manifest *prev = NULL;
 	struct capture_meta meta = { 0 };
 	struct capture_stats total = { 0 };
-	bool all_blocks = false;
+	bool all_blocks = false, pieces = true;
+	struct capture_dedup *dedup = NULL;
 	unsigned threads = n_threads();
 	size_t n_sets = 0;
 	char setname[65], path[PATH_MAX], g[GUID_STRING_MAX];
@@ -254,6 +265,7 @@ int cmd_capture(int argc, char **argv)
 		case OPT_INSTANCE: instance = optarg; break;
 		case OPT_SETID: set_text = optarg; break;
 		case OPT_ALL: all_blocks = true; break;
+		case OPT_NO_PIECES: pieces = false; break;
 		case OPT_CONSISTENCY: consistency = optarg; break;
 		case OPT_THREADS:
 			threads = (unsigned)atoi(optarg);
@@ -447,6 +459,8 @@ int cmd_capture(int argc, char **argv)
 		if (access(path, F_OK) < 0)
 			prev = NULL;
 	}
+	if (pieces && (r = capture_dedup_new(DEDUP_MAX_PIECES, &dedup)) < 0)
+		goto fail;
 	snprintf(path, sizeof(path), "%s/indexes/%s", repo_dir(repo), setname);
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
 		r = sr_fail(-errno, "cannot create '%s': %s", path, strerror(errno));
@@ -455,7 +469,8 @@ int cmd_capture(int argc, char **argv)
 
 	for (size_t v = 0; v < n_vols; v++) {
 		struct cvol *cv = &vols[v];
-		struct capture_job j = { .repo = repo, .src = cv->src, .read = &cv->read, .changed = cv->changed };
+		struct capture_job j = { .repo = repo, .src = cv->src, .read = &cv->read, .changed = cv->changed,
+					 .dedup = dedup };
 		struct repo_index pidx = { 0 };
 		char label[80];
 
@@ -650,9 +665,11 @@ int cmd_capture(int argc, char **argv)
 			snprintf(what, sizeof(what), "disk%u layout", disks[k].no);
 			print_stats_text(what, &disks[k].st);
 		}
-		printf("new %s (stored %s), reused %s, in %.1f s\n", format_bytes(total.new_plain, a, sizeof(a)),
-		       format_bytes(total.new_stored, b, sizeof(b)), format_bytes(total.reused, cc, sizeof(cc)),
-		       now_seconds() - t0);
+		printf("new %s (stored %s), reused %s", format_bytes(total.new_plain, a, sizeof(a)),
+		       format_bytes(total.new_stored, b, sizeof(b)), format_bytes(total.reused, cc, sizeof(cc)));
+		if (total.composites)
+			printf(", saved %s by piece dedup", format_bytes(total.dedup, a, sizeof(a)));
+		printf(", in %.1f s\n", now_seconds() - t0);
 	}
 	ret = EXIT_OK;
 	goto out;
@@ -663,6 +680,7 @@ out:
 out_usage:
 		ret = ex;
 	}
+	capture_dedup_free(dedup);
 	if (repo)
 		repo_writer_end(repo, writer);
 	m.instance = NULL;

@@ -15,9 +15,18 @@
 
 /* the pool */
 
+/* A composite slot of the index being written, and the chunks it references. */
+struct comp_rec {
+	uint64_t slot;
+	size_t n;
+	uint8_t (*refs)[CRYPTO_DIGEST_SIZE];
+};
+
 struct pool {
 	struct capture_job *j;
 	uint32_t cs;
+	unsigned srcno; /* of j->src in j->dedup */
+	VEC(struct comp_rec) comps; /* under lock */
 	uint64_t next;
 	pthread_mutex_t lock;
 	pthread_cond_t finished; /* signalled by the last worker to stop */
@@ -57,7 +66,135 @@ static int chunk_read(struct pool *p, uint8_t *buf, uint64_t start, size_t clen,
 	return 0;
 }
 
-static int one_chunk(struct pool *p, struct chunk_ctx *ctx, uint8_t *buf, uint8_t *env, uint64_t i)
+/* Record that slot i is a composite referencing refs (taken over, also on failure). */
+static int comp_add(struct pool *p, uint64_t i, uint8_t (*refs)[CRYPTO_DIGEST_SIZE], size_t n)
+{
+	struct comp_rec c = { .slot = i, .n = n, .refs = refs };
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	r = vec_push(&p->comps, c);
+	pthread_mutex_unlock(&p->lock);
+	if (r < 0)
+		free(refs);
+	return r;
+}
+
+/* Slot i keeps the base set's chunk at the same place: and its references, if it is a composite there. */
+static int comp_copy_prev(struct pool *p, uint64_t i)
+{
+	const struct repo_index *x = p->j->prev;
+	size_t lo = 0, hi = x->n_comps;
+	uint8_t (*refs)[CRYPTO_DIGEST_SIZE];
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (x->comps[mid].slot < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= x->n_comps || x->comps[lo].slot != i)
+		return 0;
+	refs = malloc(x->comps[lo].n * CRYPTO_DIGEST_SIZE);
+	if (!refs)
+		return -ENOMEM;
+	memcpy(refs, x->refs[x->comps[lo].first], x->comps[lo].n * CRYPTO_DIGEST_SIZE);
+	return comp_add(p, i, refs, x->comps[lo].n);
+}
+
+/*
+ * Chunk d of slot i is stored already (the caller marked it): if it is a composite, mark the chunks it
+ * references too (another set may have stored them: §7) and record them for this index. 1: reuse it; 0:
+ * one of its references is gone, store the chunk again (plain, replacing the composite).
+ */
+static int reuse_stored(struct pool *p, struct chunk_ctx *ctx, uint64_t i, const uint8_t *d)
+{
+	uint8_t (*refs)[CRYPTO_DIGEST_SIZE] = NULL;
+	size_t n = 0;
+	int r = repo_chunk_refs(p->j->repo, ctx, d, &refs, &n);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0 || n == 0)
+		return 1; /* a plain chunk (or one verify will name as corrupt, as before) */
+	for (size_t k = 0; k < n; k++)
+		if (repo_chunk_touch(p->j->repo, refs[k]) < 0) {
+			free(refs);
+			return 0;
+		}
+	r = comp_add(p, i, refs, n);
+	return r < 0 ? r : 1;
+}
+
+/* Under dd's lock, once: the config must say composites before the first is stored. */
+static int dedup_enable(struct capture_dedup *dd, const struct repo *repo)
+{
+	int r;
+
+	pthread_mutex_lock(&dd->lock);
+	if (dd->enabled == 0) {
+		r = repo_enable_composites(repo);
+		dd->enabled = r < 0 ? r : 1;
+	}
+	r = dd->enabled;
+	pthread_mutex_unlock(&dd->lock);
+	return r;
+}
+
+/*
+ * Try to store chunk d (slot i, in buf) as a composite. 1: stored (or found stored meanwhile); 0: store
+ * it plain (w holds its pieces, for registering).
+ */
+static int try_composite(struct pool *p, struct chunk_ctx *ctx, struct dedup_scratch *w, uint8_t *buf,
+			 uint8_t *env, uint64_t i, size_t clen, const uint8_t *d)
+{
+	struct capture_job *j = p->j;
+	uint8_t (*refs)[CRYPTO_DIGEST_SIZE] = NULL;
+	/* small chunks (64-256 KiB repositories): a quarter of the chunk will do */
+	uint64_t saved, need = MIN((uint64_t)DEDUP_MIN_SAVING, clen / 4);
+	size_t elen, n_refs;
+	int r;
+
+	capture_dedup_cut(w, buf, clen);
+	saved = capture_dedup_match(j->dedup, w, buf, d);
+	if (saved < need)
+		return 0;
+	r = capture_dedup_recipe(w, buf);
+	if (r < 0)
+		return r;
+	/* the table and literals must leave a saving too (and fit the envelope buffer) */
+	if (w->recipe.len + need > clen || dedup_enable(j->dedup, j->repo) < 0)
+		return 0;
+	r = chunk_encode_flags(ctx, repo_keys(j->repo), w->recipe.data, w->recipe.len, CHUNK_F_COMPOSITE, env, &elen);
+	if (r < 0)
+		return r;
+	r = repo_chunk_put_new(j->repo, d, env, elen);
+	if (r == -EEXIST) {
+		/* another writer stored it meanwhile */
+		(void)repo_chunk_touch(j->repo, d);
+		r = reuse_stored(p, ctx, i, d);
+		if (r > 0)
+			ADD(reused, clen);
+		return r;
+	}
+	if (r < 0)
+		return sr_fail(r, "cannot store a chunk of %s: %s", j->src->name, strerror(-r));
+	r = capture_dedup_refs(w, &refs, &n_refs);
+	if (r >= 0)
+		r = comp_add(p, i, refs, n_refs);
+	if (r < 0)
+		return r;
+	ADD(new_plain, clen);
+	ADD(new_stored, elen);
+	ADD(new_chunks, 1);
+	ADD(dedup, saved);
+	ADD(composites, 1);
+	return 1;
+}
+
+static int one_chunk(struct pool *p, struct chunk_ctx *ctx, struct dedup_scratch *w, uint8_t *buf, uint8_t *env,
+		     uint64_t i)
 {
 	struct capture_job *j = p->j;
 	const struct crypto_keys *keys = repo_keys(j->repo);
@@ -78,7 +215,7 @@ static int one_chunk(struct pool *p, struct chunk_ctx *ctx, uint8_t *buf, uint8_
 		/* the base set holds it (delete refuses that set while we run): no mark needed */
 		ADD(skipped, clen);
 		ADD(reused, clen);
-		return 0;
+		return comp_copy_prev(p, i);
 	}
 	memset(d, 0, CRYPTO_DIGEST_SIZE);
 	r = chunk_read(p, buf, start, clen, &any);
@@ -94,18 +231,31 @@ static int one_chunk(struct pool *p, struct chunk_ctx *ctx, uint8_t *buf, uint8_
 	/* unchanged since the base set, which holds it: nothing to do */
 	if (j->prev && memcmp(d, j->prev->digests[i], CRYPTO_DIGEST_SIZE) == 0) {
 		ADD(reused, clen);
-		return 0;
+		return comp_copy_prev(p, i);
 	}
 	/* already stored (a duplicate, or another set's): mark it and go on */
 	if (repo_chunk_touch(j->repo, d) >= 0) {
-		ADD(reused, clen);
-		return 0;
+		r = reuse_stored(p, ctx, i, d);
+		if (r < 0)
+			return r;
+		if (r > 0) {
+			ADD(reused, clen);
+			return 0;
+		}
+	}
+	if (j->dedup) {
+		r = try_composite(p, ctx, w, buf, env, i, clen, d);
+		if (r != 0)
+			return r < 0 ? r : 0;
 	}
 	r = chunk_encode(ctx, keys, buf, clen, env, &elen);
 	if (r >= 0)
 		r = repo_chunk_put(j->repo, d, env, elen);
 	if (r < 0)
 		return sr_fail(r, "cannot store a chunk of %s: %s", j->src->name, strerror(-r));
+	/* its pieces may serve the chunks that come after */
+	if (j->dedup)
+		capture_dedup_register(j->dedup, w, p->srcno, start, d);
 	ADD(new_plain, clen);
 	ADD(new_stored, elen);
 	ADD(new_chunks, 1);
@@ -116,6 +266,7 @@ static void *worker(void *arg)
 {
 	struct pool *p = arg;
 	struct chunk_ctx *ctx = NULL;
+	struct dedup_scratch w = { 0 };
 	uint8_t *buf = malloc(p->cs), *env = NULL;
 	char *msg = NULL;
 	/* aligned: repo_chunk_put writes it past the page cache */
@@ -123,18 +274,21 @@ static void *worker(void *arg)
 
 	if (r >= 0)
 		r = chunk_ctx_new(repo_level(p->j->repo), &ctx);
+	if (r >= 0 && p->j->dedup)
+		r = capture_dedup_scratch_init(&w, p->cs);
 	if (!buf)
 		r = -ENOMEM;
 	while (r >= 0) {
 		uint64_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
 		if (i >= p->j->out.count || __atomic_load_n(&p->err, __ATOMIC_RELAXED))
 			break;
-		r = one_chunk(p, ctx, buf, env, i);
+		r = one_chunk(p, ctx, &w, buf, env, i);
 		__atomic_add_fetch(&p->done, MIN((uint64_t)p->cs, p->j->src->size - i * p->cs), __ATOMIC_RELAXED);
 	}
 	free(buf);
 	free(env);
 	chunk_ctx_free(ctx);
+	capture_dedup_scratch_free(&w);
 	pthread_mutex_lock(&p->lock);
 	if (r < 0 && !p->err) {
 		/* carry the detail over to the thread that reports */
@@ -145,6 +299,37 @@ static void *worker(void *arg)
 		pthread_cond_signal(&p->finished);
 	pthread_mutex_unlock(&p->lock);
 	return msg;
+}
+
+static int cmp_comp(const void *a, const void *b)
+{
+	const struct comp_rec *x = a, *y = b;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/* The composite slots into the index (§5 version 2), sorted by slot. */
+static int comps_finish(struct pool *p)
+{
+	struct repo_index *x = &p->j->out;
+	size_t total = 0, at = 0;
+
+	if (p->comps.n == 0)
+		return 0;
+	qsort(p->comps.v, p->comps.n, sizeof(*p->comps.v), cmp_comp);
+	for (size_t k = 0; k < p->comps.n; k++)
+		total += p->comps.v[k].n;
+	x->comps = calloc(p->comps.n, sizeof(*x->comps));
+	x->refs = malloc(total * CRYPTO_DIGEST_SIZE);
+	if (!x->comps || !x->refs)
+		return -ENOMEM;
+	for (size_t k = 0; k < p->comps.n; k++) {
+		x->comps[k] = (struct repo_index_comp){ .slot = p->comps.v[k].slot, .first = at, .n = p->comps.v[k].n };
+		memcpy(x->refs[at], p->comps.v[k].refs, p->comps.v[k].n * CRYPTO_DIGEST_SIZE);
+		at += p->comps.v[k].n;
+	}
+	x->n_comps = p->comps.n;
+	x->n_refs = total;
+	return 0;
 }
 
 int capture_run(struct capture_job *j, unsigned threads, const char *label)
@@ -164,6 +349,10 @@ int capture_run(struct capture_job *j, unsigned threads, const char *label)
 	if (j->prev && (j->prev->chunk_size != p.cs || j->prev->size != j->src->size))
 		j->prev = NULL;
 	j->st.size = j->src->size;
+	if (j->dedup && (r = capture_dedup_add_src(j->dedup, j->src, j->read, &p.srcno)) < 0) {
+		repo_index_free(&j->out);
+		return r;
+	}
 	pthread_mutex_init(&p.lock, NULL);
 	pthread_cond_init(&p.finished, NULL);
 	threads = MAX(1u, MIN(threads, (unsigned)ARRAY_SIZE(tids)));
@@ -203,6 +392,11 @@ int capture_run(struct capture_job *j, unsigned threads, const char *label)
 	if (r >= 0 && p.err)
 		r = sr_fail(p.err, "%s", msg ? msg : strerror(-p.err));
 	free(msg);
+	if (r >= 0)
+		r = comps_finish(&p);
+	for (size_t k = 0; k < p.comps.n; k++)
+		free(p.comps.v[k].refs);
+	free(p.comps.v);
 	if (r < 0) {
 		repo_index_free(&j->out);
 		return r;

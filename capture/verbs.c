@@ -224,6 +224,7 @@ int cmd_sets(int argc, char **argv)
 struct vitem {
 	uint8_t d[CRYPTO_DIGEST_SIZE];
 	uint32_t len;
+	bool any_len; /* a chunk a composite references: any length up to len */
 	int err;
 	char *why;
 };
@@ -237,6 +238,13 @@ struct vpool {
 static int cmp_item(const void *a, const void *b)
 {
 	return memcmp(((const struct vitem *)a)->d, ((const struct vitem *)b)->d, CRYPTO_DIGEST_SIZE);
+}
+
+/* By ID, and the one whose length is known first (it is the one kept). */
+static int cmp_item_len(const void *a, const void *b)
+{
+	int r = cmp_item(a, b);
+	return r ? r : (int)((const struct vitem *)a)->any_len - (int)((const struct vitem *)b)->any_len;
 }
 
 static void *vworker(void *arg)
@@ -266,7 +274,7 @@ static void *vworker(void *arg)
 			}
 		}
 		r = repo_chunk_load(p->repo, ctx, it->d, buf, it->len, &got);
-		if (r >= 0 && got != it->len)
+		if (r >= 0 && got != it->len && !it->any_len)
 			r = sr_fail(-EBADMSG, "it has %zu bytes, %u expected", got, it->len);
 		if (r < 0) {
 			it->err = r;
@@ -374,6 +382,20 @@ int cmd_verify(int argc, char **argv)
 				}
 				p.items[p.n++] = it;
 			}
+			/* the chunks its composites reference: a bad one is named with every composite using it */
+			for (size_t k2 = 0; k2 < t->x.n_refs; k2++) {
+				struct vitem it = { .len = t->x.chunk_size, .any_len = true };
+				memcpy(it.d, t->x.refs[k2], CRYPTO_DIGEST_SIZE);
+				if (p.n % 4096 == 0) {
+					void *q = realloc(p.items, (p.n + 4096) * sizeof(it));
+					if (!q) {
+						r = -ENOMEM;
+						goto fail;
+					}
+					p.items = q;
+				}
+				p.items[p.n++] = it;
+			}
 		}
 		for (size_t k = 0; k < m->n_docs; k++) {
 			struct vitem it = { .len = (uint32_t)MIN(m->docs[k].size, (uint64_t)CHUNK_PLAIN_MAX) };
@@ -391,7 +413,7 @@ int cmd_verify(int argc, char **argv)
 	}
 	if (p.n) {
 		size_t o = 0;
-		qsort(p.items, p.n, sizeof(*p.items), cmp_item);
+		qsort(p.items, p.n, sizeof(*p.items), cmp_item_len);
 		for (size_t i = 1; i < p.n; i++)
 			if (memcmp(p.items[i].d, p.items[o].d, CRYPTO_DIGEST_SIZE) != 0)
 				p.items[++o] = p.items[i];
@@ -432,16 +454,29 @@ int cmd_verify(int argc, char **argv)
 				printf("BAD %s: index: %s\n", v->label, v->why ? v->why : "?");
 			continue;
 		}
-		for (uint64_t i = 0; i < v->x.count; i++) {
-			const struct vitem *it;
+		for (uint64_t i = 0, ci = 0; i < v->x.count; i++) {
+			const struct vitem *it, *bad_ref = NULL;
 			uint64_t a, b;
-			char hx[2 * CRYPTO_DIGEST_SIZE + 1];
-			if (chunk_digest_is_zero(v->x.digests[i]) || !(it = vfind(&p, v->x.digests[i])) || !it->err)
+			char hx[2 * CRYPTO_DIGEST_SIZE + 1], rx[2 * CRYPTO_DIGEST_SIZE + 1] = "";
+			if (chunk_digest_is_zero(v->x.digests[i]) || !(it = vfind(&p, v->x.digests[i])))
+				continue;
+			/* a composite slot: is a chunk it references bad? */
+			while (ci < v->x.n_comps && v->x.comps[ci].slot < i)
+				ci++;
+			if (ci < v->x.n_comps && v->x.comps[ci].slot == i)
+				for (size_t k = 0; k < v->x.comps[ci].n && !bad_ref; k++) {
+					const struct vitem *ri = vfind(&p, v->x.refs[v->x.comps[ci].first + k]);
+					if (ri && ri->err)
+						bad_ref = ri;
+				}
+			if (!it->err && !bad_ref)
 				continue;
 			a = i * v->x.chunk_size;
 			b = MIN(a + v->x.chunk_size, v->x.size);
 			bad_ranges++;
 			hex_format(it->d, CRYPTO_DIGEST_SIZE, hx);
+			if (bad_ref)
+				hex_format(bad_ref->d, CRYPTO_DIGEST_SIZE, rx);
 			if (c.json) {
 				json_obj_begin(&j);
 				json_kstr(&j, "where", v->label);
@@ -449,9 +484,16 @@ int cmd_verify(int argc, char **argv)
 				json_ku64(&j, "length", b - a);
 				json_ku64(&j, "chunk_index", i);
 				json_kstr(&j, "chunk", hx);
-				json_kstr(&j, "error", it->why);
+				if (bad_ref)
+					json_kstr(&j, "references_bad_chunk", rx);
+				json_kstr(&j, "error", it->err ? it->why : bad_ref->why);
 				json_obj_end(&j);
-			} else
+			} else if (bad_ref)
+				printf("BAD %s: bytes %llu-%llu (offset 0x%llx, chunk %llu, ID %.16s): composite referencing "
+				       "bad chunk %.16s: %s\n",
+				       v->label, (unsigned long long)a, (unsigned long long)(b - 1), (unsigned long long)a,
+				       (unsigned long long)i, hx, rx, bad_ref->why ? bad_ref->why : "?");
+			else
 				printf("BAD %s: bytes %llu-%llu (offset 0x%llx, chunk %llu, ID %.16s): %s\n", v->label,
 				       (unsigned long long)a, (unsigned long long)(b - 1), (unsigned long long)a,
 				       (unsigned long long)i, hx, it->why ? it->why : "?");

@@ -80,10 +80,16 @@ size_t chunk_encode_bound(size_t len)
 int chunk_encode(struct chunk_ctx *c, const struct crypto_keys *keys, const void *plain, size_t len, void *out,
 		 size_t *ret_len)
 {
+	return chunk_encode_flags(c, keys, plain, len, 0, out, ret_len);
+}
+
+int chunk_encode_flags(struct chunk_ctx *c, const struct crypto_keys *keys, const void *plain, size_t len,
+		       uint8_t extra, void *out, size_t *ret_len)
+{
 	uint8_t *o = out, *payload;
 	size_t hdr = CHUNK_HEADER_SIZE + (keys ? CRYPTO_IV_SIZE + CRYPTO_TAG_SIZE : 0), plen = len, z;
 	const uint8_t *body = plain;
-	uint8_t flags = 0;
+	uint8_t flags = extra & CHUNK_F_COMPOSITE;
 	int r;
 
 	if (len > CHUNK_PLAIN_MAX)
@@ -134,7 +140,7 @@ int chunk_header_parse(const void *env, size_t len, uint8_t *ret_flags, uint32_t
 		return -EBADMSG;
 	if (e[4] != CHUNK_VERSION)
 		return -EPROTONOSUPPORT;
-	if ((e[5] & ~(CHUNK_F_ZSTD | CHUNK_F_AES_GCM)) || e[6] || e[7])
+	if ((e[5] & ~(CHUNK_F_ZSTD | CHUNK_F_AES_GCM | CHUNK_F_COMPOSITE)) || e[6] || e[7])
 		return -EBADMSG;
 	plain = le32(e + 8);
 	if (plain > CHUNK_PLAIN_MAX)
@@ -216,4 +222,164 @@ int chunk_decode(struct chunk_ctx *c, const struct crypto_keys *keys, const void
 	}
 	*ret_len = plain;
 	return 0;
+}
+
+/* recipes of composite chunks (§4.1) */
+
+void chunk_recipe_free(struct chunk_recipe *rc)
+{
+	if (!rc)
+		return;
+	free(rc->v);
+	rc->v = NULL;
+}
+
+int chunk_recipe_parse(const void *buf, size_t len, struct chunk_recipe *ret)
+{
+	const uint8_t *b = buf, *lit;
+	struct chunk_recipe rc = { 0 };
+	uint64_t sum = 0, lits = 0;
+	size_t table;
+
+	if (len < CHUNK_RECIPE_HEADER || memcmp(b, CHUNK_RECIPE_MAGIC, 4) != 0)
+		return -EBADMSG;
+	if (b[4] != CHUNK_RECIPE_VERSION || b[5] || b[6] || b[7])
+		return -EBADMSG;
+	rc.expanded = le32(b + 8);
+	rc.n = le32(b + 12);
+	if (rc.expanded == 0 || rc.expanded > CHUNK_PLAIN_MAX || rc.n == 0 || rc.n > rc.expanded ||
+	    rc.n > (len - CHUNK_RECIPE_HEADER) / CHUNK_RECIPE_ENTRY)
+		return -EBADMSG;
+	table = CHUNK_RECIPE_HEADER + (size_t)rc.n * CHUNK_RECIPE_ENTRY;
+	rc.v = malloc(rc.n * sizeof(*rc.v));
+	if (!rc.v)
+		return -ENOMEM;
+	lit = b + table;
+	for (uint32_t k = 0; k < rc.n; k++) {
+		const uint8_t *e = b + CHUNK_RECIPE_HEADER + (size_t)k * CHUNK_RECIPE_ENTRY;
+		struct chunk_recipe_entry *x = &rc.v[k];
+		bool ok;
+		x->kind = e[0];
+		x->len = le32(e + 4);
+		x->off = le64(e + 8);
+		x->id = NULL;
+		x->lit = NULL;
+		ok = !e[1] && !e[2] && !e[3] && x->len > 0;
+		switch (x->kind) {
+		case CHUNK_PIECE_LITERAL:
+		case CHUNK_PIECE_ZERO:
+			ok = ok && x->off == 0 && chunk_digest_is_zero(e + 16);
+			if (ok && x->kind == CHUNK_PIECE_LITERAL) {
+				if (x->len > len - table - lits) {
+					ok = false;
+					break;
+				}
+				x->lit = lit + lits;
+				lits += x->len;
+			}
+			break;
+		case CHUNK_PIECE_REF:
+			/* the offset is checked against the referenced chunk's length when it is read */
+			ok = ok && !chunk_digest_is_zero(e + 16) && x->off <= CHUNK_PLAIN_MAX;
+			x->id = e + 16;
+			break;
+		default: ok = false;
+		}
+		sum += x->len;
+		if (!ok || sum > rc.expanded) {
+			free(rc.v);
+			return -EBADMSG;
+		}
+	}
+	if (sum != rc.expanded || table + lits != len) {
+		free(rc.v);
+		return -EBADMSG;
+	}
+	*ret = rc;
+	return 0;
+}
+
+int chunk_recipe_expand(const struct chunk_recipe *rc, void *out, size_t cap, chunk_ref_fn ref, void *u)
+{
+	uint8_t *o = out;
+	size_t at = 0;
+	int r;
+
+	if (rc->expanded > cap)
+		return -ENOBUFS;
+	for (uint32_t k = 0; k < rc->n; k++) {
+		const struct chunk_recipe_entry *x = &rc->v[k];
+		switch (x->kind) {
+		case CHUNK_PIECE_LITERAL: memcpy(o + at, x->lit, x->len); break;
+		case CHUNK_PIECE_ZERO: memset(o + at, 0, x->len); break;
+		default:
+			r = ref(u, x->id, x->off, x->len, o + at);
+			if (r < 0)
+				return r;
+		}
+		at += x->len;
+	}
+	return 0;
+}
+
+void chunk_recipe_begin(struct chunk_recipe_builder *b, struct buf *table, struct buf *lits)
+{
+	buf_reset(table);
+	buf_reset(lits);
+	*b = (struct chunk_recipe_builder){ .table = table, .lits = lits };
+}
+
+int chunk_recipe_add(struct chunk_recipe_builder *b, uint8_t kind, const void *data, uint32_t len,
+		     const uint8_t *id, uint64_t off)
+{
+	uint8_t e[CHUNK_RECIPE_ENTRY] = { 0 };
+	int r;
+
+	if (len == 0)
+		return 0;
+	if ((uint64_t)b->expanded + len > CHUNK_PLAIN_MAX)
+		return -EFBIG;
+	if (kind == CHUNK_PIECE_LITERAL && (r = buf_append(b->lits, data, len)) < 0)
+		return r;
+	if (kind == CHUNK_PIECE_REF)
+		b->refs += len;
+	b->expanded += len;
+	if (b->last && b->last[0] == kind &&
+	    (kind != CHUNK_PIECE_REF || (memcmp(b->last + 16, id, CRYPTO_DIGEST_SIZE) == 0 &&
+					 le64(b->last + 8) + le32(b->last + 4) == off))) {
+		put_le32(b->last + 4, le32(b->last + 4) + len);
+		return 0;
+	}
+	e[0] = kind;
+	put_le32(e + 4, len);
+	if (kind == CHUNK_PIECE_REF) {
+		put_le64(e + 8, off);
+		memcpy(e + 16, id, CRYPTO_DIGEST_SIZE);
+	}
+	r = buf_append(b->table, e, sizeof(e));
+	if (r < 0)
+		return r;
+	b->n++;
+	b->last = b->table->data + b->table->len - CHUNK_RECIPE_ENTRY;
+	return 0;
+}
+
+int chunk_recipe_finish(struct chunk_recipe_builder *b, struct buf *out)
+{
+	uint8_t h[CHUNK_RECIPE_HEADER] = { 0 };
+	int r;
+
+	buf_reset(out);
+	memcpy(h, CHUNK_RECIPE_MAGIC, 4);
+	h[4] = CHUNK_RECIPE_VERSION;
+	put_le32(h + 8, b->expanded);
+	put_le32(h + 12, b->n);
+	r = buf_reserve(out, sizeof(h) + b->table->len + b->lits->len);
+	if (r >= 0)
+		r = buf_append(out, h, sizeof(h));
+	if (r >= 0)
+		r = buf_append(out, b->table->data, b->table->len);
+	if (r >= 0)
+		r = buf_append(out, b->lits->data, b->lits->len);
+	return r;
 }

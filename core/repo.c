@@ -173,7 +173,7 @@ static int cfg_line(char *line, unsigned no, void *u)
 	if (no == 1) {
 		if (strcmp(line, "shadowrev-repository") != 0 || parse_u64(val, &v) < 0)
 			return -EBADMSG;
-		if (v != REPO_FORMAT_VERSION)
+		if (v < 1 || v > REPO_FORMAT_VERSION)
 			return -EPROTONOSUPPORT;
 		c->version = (unsigned)v;
 		p->seen |= 1;
@@ -346,7 +346,7 @@ static int derive_kek(const struct repo_config *c, const char *pass, uint8_t kek
 int repo_init(const char *dir, const struct repo_init_opts *o)
 {
 	static const char *subdirs[] = { "chunks", "indexes", "sets", "locks" };
-	struct repo_config c = { .version = REPO_FORMAT_VERSION };
+	struct repo_config c = { .version = REPO_FORMAT_INIT };
 	struct buf text = BUF_INIT;
 	struct repo tmp = { 0 };
 	struct crypto_keys keys;
@@ -534,7 +534,21 @@ static int chunk_write(int fd, const uint8_t *env, size_t len)
 	return pwrite_full(fd, env, body, 0);
 }
 
+static int chunk_put(const struct repo *r, const uint8_t d[CRYPTO_DIGEST_SIZE], const void *env, size_t len,
+		     bool exclusive);
+
 int repo_chunk_put(const struct repo *r, const uint8_t d[CRYPTO_DIGEST_SIZE], const void *env, size_t len)
+{
+	return chunk_put(r, d, env, len, false);
+}
+
+int repo_chunk_put_new(const struct repo *r, const uint8_t d[CRYPTO_DIGEST_SIZE], const void *env, size_t len)
+{
+	return chunk_put(r, d, env, len, true);
+}
+
+static int chunk_put(const struct repo *r, const uint8_t d[CRYPTO_DIGEST_SIZE], const void *env, size_t len,
+		     bool exclusive)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 32];
 	unsigned rnd = 0;
@@ -551,6 +565,13 @@ int repo_chunk_put(const struct repo *r, const uint8_t d[CRYPTO_DIGEST_SIZE], co
 	e = chunk_write(fd, env, len);
 	if (close(fd) < 0 && e >= 0)
 		e = -errno;
+	if (e >= 0 && exclusive) {
+		/* link, not rename: a composite never replaces a chunk that is there (plain ones may be referenced) */
+		if (link(tmp, path) < 0)
+			e = -errno;
+		unlink(tmp);
+		return e;
+	}
 	if (e >= 0 && rename(tmp, path) < 0)
 		e = -errno;
 	if (e < 0)
@@ -558,12 +579,144 @@ int repo_chunk_put(const struct repo *r, const uint8_t d[CRYPTO_DIGEST_SIZE], co
 	return e;
 }
 
-int repo_chunk_load(const struct repo *r, struct chunk_ctx *c, const uint8_t d[CRYPTO_DIGEST_SIZE], void *out,
-		    size_t cap, size_t *ret_len)
+/* The header of the chunk file fd: its flags and plaintext length. */
+static int chunk_head(int fd, uint8_t *ret_flags, uint32_t *ret_plain)
+{
+	uint8_t h[CHUNK_HEADER_SIZE + CRYPTO_IV_SIZE + CRYPTO_TAG_SIZE];
+	ssize_t n = pread(fd, h, sizeof(h), 0);
+
+	if (n < 0)
+		return -errno;
+	if (n < CHUNK_HEADER_SIZE)
+		return -EBADMSG;
+	return chunk_header_parse(h, (size_t)n, ret_flags, ret_plain);
+}
+
+/* Reading the chunks a composite references (§4.1). */
+struct ref_reader {
+	const struct repo *r;
+	struct chunk_ctx *c;
+	chunk_ref_fn via;
+	void *u;
+	uint8_t id[CRYPTO_DIGEST_SIZE]; /* the last one decoded whole, in buf */
+	uint8_t *buf;
+	size_t len;
+	bool have;
+};
+
+static int ref_read(void *userdata, const uint8_t id[CRYPTO_DIGEST_SIZE], uint64_t off, size_t len, void *dst)
+{
+	struct ref_reader *rr = userdata;
+	char path[PATH_MAX], hx[2 * CRYPTO_DIGEST_SIZE + 1];
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ void *env = NULL;
+	uint8_t flags;
+	uint32_t plain;
+	struct stat st;
+	size_t n;
+	int e;
+
+	hex_format(id, CRYPTO_DIGEST_SIZE, hx);
+	if (rr->have && memcmp(rr->id, id, CRYPTO_DIGEST_SIZE) == 0) {
+		if (off > rr->len || len > rr->len - off)
+			return sr_fail(-EBADMSG, "a reference to chunk %.16s lies outside it", hx);
+		memcpy(dst, rr->buf + off, len);
+		return 0;
+	}
+	if (rr->via) {
+		e = rr->via(rr->u, id, off, len, dst);
+		if (e != -ENOENT)
+			return e;
+	}
+	repo_chunk_path(rr->r, id, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sr_fail(errno == ENOENT ? -EBADMSG : -errno, "referenced chunk %.16s is %s", hx,
+			       errno == ENOENT ? "missing" : strerror(errno));
+	e = chunk_head(fd, &flags, &plain);
+	if (e < 0)
+		return sr_fail(e, "referenced chunk %.16s is corrupt", hx);
+	if (flags & CHUNK_F_COMPOSITE)
+		return sr_fail(-EBADMSG, "chunk %.16s is composite: a composite may reference plain chunks only", hx);
+	if (off > plain || len > plain - off)
+		return sr_fail(-EBADMSG, "a reference to chunk %.16s lies outside it", hx);
+	if (flags == 0) {
+		/* stored raw: just the bytes used (the composite's ID covers them) */
+		e = pread_full(fd, dst, len, CHUNK_HEADER_SIZE + off);
+		if (e < 0)
+			return sr_fail(e == -EIO ? -EBADMSG : e, "referenced chunk %.16s is cut short", hx);
+		return 0;
+	}
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size > (off_t)CHUNK_PLAIN_MAX + 4096)
+		return sr_fail(-EBADMSG, "referenced chunk %.16s is too large", hx);
+	env = malloc((size_t)st.st_size + 1);
+	if (!env)
+		return -ENOMEM;
+	e = pread_full(fd, env, (size_t)st.st_size, 0);
+	if (e < 0)
+		return sr_fail(e == -EIO ? -EBADMSG : e, "cannot read referenced chunk %.16s", hx);
+	if (!rr->buf || rr->len < plain) {
+		free(rr->buf);
+		rr->have = false;
+		rr->buf = malloc(plain ? plain : 1);
+		if (!rr->buf)
+			return -ENOMEM;
+	}
+	rr->have = false;
+	e = chunk_decode(rr->c, repo_keys(rr->r), env, (size_t)st.st_size, rr->buf, plain, &n);
+	if (e == -ENOKEY)
+		return sr_fail(e, "chunk %.16s is encrypted and no key was given", hx);
+	if (e < 0)
+		return sr_fail(-EBADMSG, "referenced chunk %.16s is corrupt", hx);
+	memcpy(rr->id, id, CRYPTO_DIGEST_SIZE);
+	rr->len = n;
+	rr->have = true;
+	memcpy(dst, rr->buf + off, len);
+	return 0;
+}
+
+/* Decode a composite's envelope and expand its recipe into out. */
+static int composite_expand(const struct repo *r, struct chunk_ctx *c, const char *hx, const void *env, size_t len,
+			    uint32_t plain, void *out, size_t cap, size_t *ret_len, chunk_ref_fn via, void *u)
+{
+	_cleanup_free_ uint8_t *recipe = malloc(plain ? plain : 1);
+	struct ref_reader rr = { .r = r, .c = c, .via = via, .u = u };
+	struct chunk_recipe rc;
+	size_t n;
+	int e;
+
+	if (!recipe)
+		return -ENOMEM;
+	e = chunk_decode(c, repo_keys(r), env, len, recipe, plain, &n);
+	if (e == -ENOKEY)
+		return sr_fail(e, "chunk %.16s is encrypted and no key was given", hx);
+	if (e < 0)
+		return sr_fail(e == -ENOBUFS ? -EBADMSG : e, "chunk %.16s is corrupt (%s)", hx,
+			       e == -EBADMSG ? "CRC, authentication or compression check failed" : strerror(-e));
+	e = chunk_recipe_parse(recipe, n, &rc);
+	if (e < 0)
+		return sr_fail(e, "chunk %.16s is corrupt (its recipe)", hx);
+	e = chunk_recipe_expand(&rc, out, cap, ref_read, &rr);
+	if (e == -ENOBUFS)
+		e = sr_fail(-EBADMSG, "chunk %.16s expands to %u bytes, more than its place holds", hx, rc.expanded);
+	else if (e < 0)
+		e = sr_fail(e, "composite chunk %.16s: %s", hx, sr_errmsg(e));
+	if (e >= 0)
+		*ret_len = rc.expanded;
+	chunk_recipe_free(&rc);
+	free(rr.buf);
+	return e;
+}
+
+int repo_chunk_load_via(const struct repo *r, struct chunk_ctx *c, const uint8_t d[CRYPTO_DIGEST_SIZE], void *out,
+			size_t cap, size_t *ret_len, chunk_ref_fn via, void *u)
 {
 	char path[PATH_MAX], hx[2 * CRYPTO_DIGEST_SIZE + 1];
 	_cleanup_free_ void *env = NULL;
-	uint8_t got[CRYPTO_DIGEST_SIZE];
+	uint8_t got[CRYPTO_DIGEST_SIZE], flags = 0;
+	uint32_t plain = 0;
 	size_t len, n;
 	int e;
 
@@ -574,18 +727,120 @@ int repo_chunk_load(const struct repo *r, struct chunk_ctx *c, const uint8_t d[C
 		return sr_fail(-EBADMSG, "chunk %.16s is missing", hx);
 	if (e < 0)
 		return sr_fail(e, "cannot read chunk %.16s: %s", hx, strerror(-e));
-	e = chunk_decode(c, repo_keys(r), env, len, out, cap, &n);
-	if (e == -ENOKEY)
-		return sr_fail(e, "chunk %.16s is encrypted and no key was given", hx);
+	if (chunk_header_parse(env, len, &flags, &plain) >= 0 && (flags & CHUNK_F_COMPOSITE))
+		e = composite_expand(r, c, hx, env, len, plain, out, cap, &n, via, u);
+	else {
+		e = chunk_decode(c, repo_keys(r), env, len, out, cap, &n);
+		if (e == -ENOKEY)
+			return sr_fail(e, "chunk %.16s is encrypted and no key was given", hx);
+		if (e < 0)
+			return sr_fail(e == -ENOBUFS ? -EBADMSG : e, "chunk %.16s is corrupt (%s)", hx,
+				       e == -EBADMSG ? "CRC, authentication or compression check failed" : strerror(-e));
+	}
 	if (e < 0)
-		return sr_fail(e == -ENOBUFS ? -EBADMSG : e, "chunk %.16s is corrupt (%s)", hx,
-			       e == -EBADMSG ? "CRC, authentication or compression check failed" : strerror(-e));
+		return e;
 	e = chunk_digest(repo_keys(r), out, n, got);
 	if (e < 0)
 		return e;
 	if (memcmp(got, d, CRYPTO_DIGEST_SIZE) != 0)
-		return sr_fail(-EBADMSG, "chunk %.16s does not match its ID", hx);
+		return sr_fail(-EBADMSG, "chunk %.16s does not match its ID%s", hx,
+			       (flags & CHUNK_F_COMPOSITE) ? " (composite: it or a chunk it references is corrupt)" : "");
 	*ret_len = n;
+	return 0;
+}
+
+int repo_chunk_load(const struct repo *r, struct chunk_ctx *c, const uint8_t d[CRYPTO_DIGEST_SIZE], void *out,
+		    size_t cap, size_t *ret_len)
+{
+	return repo_chunk_load_via(r, c, d, out, cap, ret_len, NULL, NULL);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, CRYPTO_DIGEST_SIZE);
+}
+
+int repo_chunk_refs(const struct repo *r, struct chunk_ctx *c, const uint8_t d[CRYPTO_DIGEST_SIZE],
+		    uint8_t (**ret)[CRYPTO_DIGEST_SIZE], size_t *ret_n)
+{
+	char path[PATH_MAX];
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ void *env = NULL;
+	_cleanup_free_ uint8_t *recipe = NULL;
+	uint8_t flags, (*v)[CRYPTO_DIGEST_SIZE];
+	struct chunk_recipe rc;
+	uint32_t plain;
+	size_t len, n, k = 0;
+	int e;
+
+	repo_chunk_path(r, d, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	e = chunk_head(fd, &flags, &plain);
+	if (e < 0)
+		return e;
+	if (!(flags & CHUNK_F_COMPOSITE)) {
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	e = read_file(path, CHUNK_PLAIN_MAX + 4096, &env, &len);
+	if (e < 0)
+		return e;
+	recipe = malloc(plain ? plain : 1);
+	if (!recipe)
+		return -ENOMEM;
+	e = chunk_decode(c, repo_keys(r), env, len, recipe, plain, &n);
+	if (e >= 0)
+		e = chunk_recipe_parse(recipe, n, &rc);
+	if (e < 0)
+		return e == -ENOBUFS ? -EBADMSG : e;
+	v = malloc(rc.n * sizeof(*v));
+	if (!v) {
+		chunk_recipe_free(&rc);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < rc.n; i++)
+		if (rc.v[i].kind == CHUNK_PIECE_REF)
+			memcpy(v[k++], rc.v[i].id, CRYPTO_DIGEST_SIZE);
+	chunk_recipe_free(&rc);
+	if (k > 1) {
+		size_t o = 0;
+		qsort(v, k, sizeof(*v), cmp_id);
+		for (size_t i = 1; i < k; i++)
+			if (memcmp(v[i], v[o], CRYPTO_DIGEST_SIZE) != 0)
+				memcpy(v[++o], v[i], CRYPTO_DIGEST_SIZE);
+		k = o + 1;
+	}
+	*ret = v;
+	*ret_n = k;
+	return 0;
+}
+
+int repo_enable_composites(const struct repo *r)
+{
+	_cleanup_free_ void *data = NULL;
+	static const char v1[] = "shadowrev-repository 1\n";
+	size_t len;
+	char *p;
+	int e;
+
+	if (r->cfg.version >= REPO_FORMAT_COMPOSITE)
+		return 0;
+	e = repo_read_file(r, "config", 65536, &data, &len);
+	if (e < 0)
+		return e;
+	p = data;
+	if (len >= sizeof(v1) - 1 && memcmp(p, v1, sizeof(v1) - 1) == 0) {
+		/* the first line only: keys this build does not know stay as they are */
+		p[sizeof(v1) - 3] = '0' + REPO_FORMAT_COMPOSITE;
+		e = repo_write_file(r, "config", data, len, false);
+		if (e < 0)
+			return e;
+	} else if (len < sizeof(v1) - 1 || memcmp(p, v1, sizeof(v1) - 3) != 0)
+		return -EBADMSG;
+	((struct repo *)r)->cfg.version = REPO_FORMAT_COMPOSITE;
 	return 0;
 }
 

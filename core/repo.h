@@ -32,9 +32,17 @@
  * (repo_chunk_*); the rest is for one thread.
  */
 
-#define REPO_FORMAT_VERSION 1
+/*
+ * Config versions (§2): 1 as init writes it; 2 once a capture has stored a
+ * composite chunk (§4.1), which a reader of version 1 must not meet. This
+ * build reads both.
+ */
+#define REPO_FORMAT_VERSION 2
+#define REPO_FORMAT_INIT 1
+#define REPO_FORMAT_COMPOSITE 2
 #define REPO_MANIFEST_VERSION 1
-#define REPO_INDEX_VERSION 1
+/* Index versions (§5): 1, or 2 when the index has composite slots (their reference table). */
+#define REPO_INDEX_VERSION 2
 #define REPO_DEFAULT_CHUNK_SIZE (1u << 20)
 #define REPO_DEFAULT_LEVEL 2 /* docs/FORMAT.md §8 */
 #define REPO_IO_ALIGN 4096 /* of envelope buffers for direct writes (repo_chunk_put) */
@@ -99,21 +107,54 @@ int repo_chunk_touch(const struct repo *r, const uint8_t d[CRYPTO_DIGEST_SIZE]);
  * callers that store many chunks should align their envelope buffers.
  */
 int repo_chunk_put(const struct repo *r, const uint8_t d[CRYPTO_DIGEST_SIZE], const void *env, size_t len);
-/* Read, decode and check a chunk: its plain bytes into out (cap bytes). -EBADMSG if it does not match its ID. */
+/*
+ * Read, decode and check a chunk: its plain bytes into out (cap bytes). -EBADMSG if it does not match its ID.
+ * A composite chunk (§4.1) is expanded: its references are read from their chunks (only the bytes used when
+ * a referenced chunk is stored raw, else decoded whole), and the expanded bytes are checked against the ID.
+ */
 int repo_chunk_load(const struct repo *r, struct chunk_ctx *c, const uint8_t d[CRYPTO_DIGEST_SIZE], void *out,
 		    size_t cap, size_t *ret_len);
+/*
+ * The same, with a reader for the chunks a composite references (it fills dst with len bytes of chunk id
+ * at off, or returns -ENOENT to let repo_chunk_load read the chunk itself); ref may be NULL.
+ */
+int repo_chunk_load_via(const struct repo *r, struct chunk_ctx *c, const uint8_t d[CRYPTO_DIGEST_SIZE], void *out,
+			size_t cap, size_t *ret_len, chunk_ref_fn ref, void *u);
+/*
+ * The chunks a stored chunk references: none (*ret_n = 0) for a plain chunk, the distinct IDs of its recipe
+ * for a composite (malloc'ed into *ret). -ENOENT if the chunk is not there, -EBADMSG if it is corrupt.
+ */
+int repo_chunk_refs(const struct repo *r, struct chunk_ctx *c, const uint8_t d[CRYPTO_DIGEST_SIZE],
+		    uint8_t (**ret)[CRYPTO_DIGEST_SIZE], size_t *ret_n);
+/* Like repo_chunk_put, but never replaces a chunk that is there (-EEXIST): how composites are stored. */
+int repo_chunk_put_new(const struct repo *r, const uint8_t d[CRYPTO_DIGEST_SIZE], const void *env, size_t len);
+/*
+ * Before the first composite chunk is stored: raise the config's version to REPO_FORMAT_COMPOSITE (only
+ * its first line is rewritten, atomically), so that shadowrev builds that do not know composites refuse
+ * the repository cleanly. A no-op when it is there already. Not thread-safe (callers serialize).
+ */
+int repo_enable_composites(const struct repo *r);
 /* Make everything written so far durable (syncfs). */
 int repo_sync(const struct repo *r);
 
 /* Fixed index (§5). */
+struct repo_index_comp {
+	uint64_t slot;      /* the composite chunk's place in digests */
+	size_t first, n;    /* its references: refs[first .. first + n) */
+};
 struct repo_index {
 	uint32_t chunk_size;
 	bool keyed;
 	uint64_t size;  /* bytes covered */
 	uint64_t count; /* ceil(size / chunk_size) */
 	uint8_t (*digests)[CRYPTO_DIGEST_SIZE];
+	/* version 2: the composite slots (by slot, ascending) and the chunks they reference (§5) */
+	struct repo_index_comp *comps;
+	size_t n_comps;
+	uint8_t (*refs)[CRYPTO_DIGEST_SIZE];
+	size_t n_refs;
 };
-/* Parse and check a whole .fidx file (header, CRC, table hash) from a buffer. */
+/* Parse and check a whole .fidx file (header, CRC, table hash; version 1 or 2) from a buffer. */
 int repo_index_parse(const void *buf, size_t len, struct repo_index *ret);
 int repo_index_format(const struct repo_index *x, void **ret, size_t *ret_len);
 void repo_index_free(struct repo_index *x);

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/crc32.h"
+#include "core/io.h"
 #include "core/repo.h"
 #include "tap.h"
 
@@ -35,6 +37,202 @@ static void test_index(void)
 	is_int(repo_index_parse(data, len - 32, &y), -EBADMSG, "cut index");
 	free(data);
 	free(x.digests);
+}
+
+static void test_index_v2(void)
+{
+	struct repo_index x = { .chunk_size = 65536, .size = 5 * 65536, .count = 5 }, y;
+	struct repo_index_comp comps[2] = { { .slot = 1, .first = 0, .n = 2 }, { .slot = 3, .first = 2, .n = 1 } };
+	uint8_t refs[3][32];
+	uint8_t *b;
+	void *data;
+	size_t len, t;
+
+	x.digests = calloc(5, 32);
+	for (int i = 0; i < 5; i++)
+		memset(x.digests[i], 0x10 + i, 32);
+	memset(x.digests[4], 0, 32);
+	memset(refs[0], 0xa0, 32);
+	memset(refs[1], 0xa1, 32);
+	memset(refs[2], 0xa2, 32);
+	x.comps = comps;
+	x.n_comps = 2;
+	x.refs = refs;
+	x.n_refs = 3;
+	is_int(repo_index_format(&x, &data, &len), 0, "v2 format");
+	b = data;
+	t = 4096 + 5 * 32;
+	is_int(le32(b + 8), 2, "version 2 with composites");
+	is_int(len, t + 2 * 16 + 3 * 32, "v2 length");
+	is_int(repo_index_parse(data, len, &y), 0, "v2 parse");
+	is_int(y.n_comps, 2, "composite slots");
+	is_int(y.n_refs, 3, "references");
+	ok(y.comps[0].slot == 1 && y.comps[0].n == 2 && y.comps[1].slot == 3 && y.comps[1].first == 2, "slots");
+	ok(memcmp(y.refs, refs, sizeof(refs)) == 0, "reference IDs");
+	repo_index_free(&y);
+#define BADX(what, stmt, undo, want)                                                                   \
+	do {                                                                                           \
+		stmt;                                                                                  \
+		crypto_sha256(b + 4096, len - 4096, b + 40);                                           \
+		put_le32(b + 4092, crc32_le(0, b, 4092));                                              \
+		is_int(repo_index_parse(data, len, &y), want, "v2 corrupt: %s", what);                 \
+		if (want == 0)                                                                         \
+			repo_index_free(&y);                                                           \
+		undo;                                                                                  \
+	} while (0)
+	/* each with a valid CRC and table hash, so that the check itself is what fails */
+	BADX("version 3", put_le32(b + 8, 3), put_le32(b + 8, 2), -EPROTONOSUPPORT);
+	BADX("composite count too large", put_le64(b + 72, 3), put_le64(b + 72, 2), -EBADMSG);
+	BADX("composite count 0, refs left", put_le64(b + 72, 0), put_le64(b + 72, 2), -EBADMSG);
+	BADX("reference count too large", put_le64(b + 80, 4), put_le64(b + 80, 3), -EBADMSG);
+	BADX("reference count huge", put_le64(b + 80, UINT64_MAX / 16), put_le64(b + 80, 3), -EBADMSG);
+	BADX("slot beyond the index", put_le64(b + t + 16, 5), put_le64(b + t + 16, 3), -EBADMSG);
+	BADX("slots out of order", put_le64(b + t + 16, 1), put_le64(b + t + 16, 3), -EBADMSG);
+	BADX("slot of a zero chunk", put_le64(b + t + 16, 4), put_le64(b + t + 16, 3), -EBADMSG);
+	BADX("slot with no references", put_le32(b + t + 8, 0), put_le32(b + t + 8, 2), -EBADMSG);
+	BADX("references beyond the table", put_le32(b + t + 8, 3), put_le32(b + t + 8, 2), -EBADMSG);
+	BADX("too few references used", put_le32(b + t + 16 + 8, 0), put_le32(b + t + 16 + 8, 1), -EBADMSG);
+	BADX("reserved field", b[t + 12] = 1, b[t + 12] = 0, -EBADMSG);
+	BADX("zero reference ID", memset(b + t + 32 + 32, 0, 32), memset(b + t + 32 + 32, 0xa1, 32), -EBADMSG);
+	BADX("nothing changed", (void)0, (void)0, 0);
+	b[len - 1] ^= 1;
+	is_int(repo_index_parse(data, len, &y), -EBADMSG, "v2: flipped reference, table hash");
+	b[len - 1] ^= 1;
+	is_int(repo_index_parse(data, len - 32, &y), -EBADMSG, "v2: cut");
+	free(data);
+	/* no composites: version 1, as before */
+	x.n_comps = x.n_refs = 0;
+	is_int(repo_index_format(&x, &data, &len), 0, "format without composites");
+	is_int(le32((uint8_t *)data + 8), 1, "version 1 without composites");
+	free(data);
+	/* a bad table is refused by the writer */
+	comps[1].n = 5;
+	x.n_comps = 2;
+	x.n_refs = 3;
+	is_int(repo_index_format(&x, &data, &len), -EINVAL, "format: references beyond the table");
+	free(x.digests);
+}
+
+static void put_plain(struct repo *r, struct chunk_ctx *c, const void *p, size_t n, uint8_t id[32])
+{
+	uint8_t *env = malloc(chunk_encode_bound(n));
+	size_t len;
+
+	chunk_digest(repo_keys(r), p, n, id);
+	chunk_encode(c, repo_keys(r), p, n, env, &len);
+	repo_chunk_put(r, id, env, len);
+	free(env);
+}
+
+static int put_composite(struct repo *r, struct chunk_ctx *c, const struct buf *recipe, const uint8_t id[32])
+{
+	uint8_t *env = malloc(chunk_encode_bound(recipe->len));
+	size_t len;
+	int e = chunk_encode_flags(c, repo_keys(r), recipe->data, recipe->len, CHUNK_F_COMPOSITE, env, &len);
+
+	if (e >= 0)
+		e = repo_chunk_put_new(r, id, env, len);
+	free(env);
+	return e;
+}
+
+static void test_composite(const char *pass)
+{
+	char dir[] = "/tmp/test-repo.XXXXXX", path[4200];
+	struct repo_init_opts o = { .chunk_size = 65536, .passphrase = pass, .scrypt_n = 1024 };
+	struct repo *r = NULL;
+	struct chunk_ctx *c;
+	struct buf table = BUF_INIT, lits = BUF_INIT, rec = BUF_INIT, rec2 = BUF_INIT;
+	struct chunk_recipe_builder b;
+	uint8_t rnd[65536], text[65536], want[65536], got[65536], id_r[32], id_t[32], id_c[32], id_cc[32];
+	uint8_t (*refs)[32] = NULL;
+	size_t n = 0, gl;
+	void *cfg;
+	size_t cfg_len;
+
+	ok(mkdtemp(dir) != NULL, "tmp dir");
+	is_int(repo_init(dir, &o), 0, "init (%s)", pass ? "encrypted" : "plain");
+	is_int(repo_open(dir, pass, &r), 0, "open");
+	chunk_ctx_new(3, &c);
+	crypto_random(rnd, sizeof(rnd));
+	for (size_t i = 0; i < sizeof(text); i++)
+		text[i] = (uint8_t)"composite "[i % 10];
+	put_plain(r, c, rnd, sizeof(rnd), id_r);   /* stored raw when not encrypted */
+	put_plain(r, c, text, sizeof(text), id_t); /* zstd */
+	/* want = rnd[1000..21000) + literal + text[5..30005) + zeros */
+	memcpy(want, rnd + 1000, 20000);
+	for (size_t i = 0; i < 5000; i++)
+		want[20000 + i] = (uint8_t)(i * 31);
+	memcpy(want + 25000, text + 5, 30000);
+	memset(want + 55000, 0, sizeof(want) - 55000);
+	chunk_recipe_begin(&b, &table, &lits);
+	chunk_recipe_add(&b, CHUNK_PIECE_REF, NULL, 20000, id_r, 1000);
+	chunk_recipe_add(&b, CHUNK_PIECE_LITERAL, want + 20000, 5000, NULL, 0);
+	chunk_recipe_add(&b, CHUNK_PIECE_REF, NULL, 30000, id_t, 5);
+	chunk_recipe_add(&b, CHUNK_PIECE_ZERO, NULL, sizeof(want) - 55000, NULL, 0);
+	is_int(chunk_recipe_finish(&b, &rec), 0, "recipe");
+	chunk_digest(repo_keys(r), want, sizeof(want), id_c);
+	is_int(repo_enable_composites(r), 0, "enable composites");
+	snprintf(path, sizeof(path), "config");
+	is_int(put_composite(r, c, &rec, id_c), 0, "put composite");
+	is_int(put_composite(r, c, &rec, id_c), -EEXIST, "a composite never replaces a chunk");
+	is_int(repo_chunk_load(r, c, id_c, got, sizeof(got), &gl), 0, "load composite");
+	is_int(gl, sizeof(want), "expanded length");
+	is_mem(got, want, sizeof(want), "expanded bytes");
+	is_int(repo_chunk_refs(r, c, id_c, &refs, &n), 0, "refs of the composite");
+	is_int(n, 2, "two distinct references");
+	ok(n == 2 && ((!memcmp(refs[0], id_r, 32) && !memcmp(refs[1], id_t, 32)) ||
+		      (!memcmp(refs[1], id_r, 32) && !memcmp(refs[0], id_t, 32))), "the referenced IDs");
+	free(refs);
+	is_int(repo_chunk_refs(r, c, id_r, &refs, &n), 0, "refs of a plain chunk");
+	is_int(n, 0, "none");
+	is_int(repo_chunk_load(r, c, id_c, got, sizeof(got) - 1, &gl), -EBADMSG, "expanding past the buffer");
+
+	/* a composite that references a composite is corrupt */
+	chunk_recipe_begin(&b, &table, &lits);
+	chunk_recipe_add(&b, CHUNK_PIECE_REF, NULL, 100, id_c, 0);
+	chunk_recipe_finish(&b, &rec2);
+	chunk_digest(repo_keys(r), want, 100, id_cc);
+	is_int(put_composite(r, c, &rec2, id_cc), 0, "put a composite of a composite");
+	is_int(repo_chunk_load(r, c, id_cc, got, sizeof(got), &gl), -EBADMSG, "a reference to a composite: -EBADMSG");
+
+	/* a corrupt referenced chunk: the composite's ID check fails */
+	{
+		FILE *f;
+		int ch;
+		repo_chunk_path(r, id_r, path, sizeof(path));
+		f = fopen(path, "r+b");
+		fseek(f, 60 + 2000, SEEK_SET);
+		ch = fgetc(f);
+		fseek(f, 60 + 2000, SEEK_SET);
+		fputc(ch ^ 1, f);
+		fclose(f);
+		is_int(repo_chunk_load(r, c, id_c, got, sizeof(got), &gl), -EBADMSG, "flipped byte in a reference");
+		f = fopen(path, "r+b");
+		fseek(f, 60 + 2000, SEEK_SET);
+		fputc(ch, f);
+		fclose(f);
+		is_int(repo_chunk_load(r, c, id_c, got, sizeof(got), &gl), 0, "repaired");
+		repo_chunk_path(r, id_t, path, sizeof(path));
+		unlink(path);
+		is_int(repo_chunk_load(r, c, id_c, got, sizeof(got), &gl), -EBADMSG, "missing reference");
+	}
+	/* the config says version 2 now, and kept its other lines */
+	snprintf(path, sizeof(path), "%s/config", dir);
+	is_int(read_file(path, 65536, &cfg, &cfg_len), 0, "read config");
+	ok(strncmp(cfg, "shadowrev-repository 2\n", 23) == 0, "config version 2 after the first composite");
+	ok(strstr(cfg, "chunk-size 65536\n") != NULL, "other lines kept");
+	free(cfg);
+	repo_free(r);
+	is_int(repo_open(dir, pass, &r), 0, "a version 2 repository opens");
+	repo_free(r);
+	chunk_ctx_free(c);
+	buf_free(&table);
+	buf_free(&lits);
+	buf_free(&rec);
+	buf_free(&rec2);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	(void)!system(path);
 }
 
 static void test_manifest(void)
@@ -162,11 +360,15 @@ static void test_config(void)
 	struct repo_config c;
 	const char good[] = "shadowrev-repository 1\nid 11111111-2222-3333-4444-555555555555\nchunk-size 1048576\n"
 			    "encryption none\nfuture-key whatever\n";
-	const char v2[] = "shadowrev-repository 2\n";
+	const char v2[] = "shadowrev-repository 2\nid 11111111-2222-3333-4444-555555555555\nchunk-size 1048576\n"
+			  "encryption none\n";
+	const char v3[] = "shadowrev-repository 3\n";
 
 	is_int(repo_config_parse(good, sizeof(good) - 1, &c), 0, "config with an unknown key");
 	is_int(c.chunk_size, 1 << 20, "chunk size");
-	is_int(repo_config_parse(v2, sizeof(v2) - 1, &c), -EPROTONOSUPPORT, "config version 2");
+	is_int(repo_config_parse(v2, sizeof(v2) - 1, &c), 0, "config version 2 (composites)");
+	is_int(c.version, 2, "version 2");
+	is_int(repo_config_parse(v3, sizeof(v3) - 1, &c), -EPROTONOSUPPORT, "config version 3");
 	is_int(repo_config_parse(good, sizeof(good) - 3, &c), -EBADMSG, "cut config");
 }
 
@@ -174,6 +376,9 @@ int main(void)
 {
 	test_config();
 	test_index();
+	test_index_v2();
+	test_composite(NULL);
+	test_composite("pw");
 	test_manifest();
 	test_repo();
 	return tap_done();
