@@ -434,9 +434,10 @@ int repo_open(const char *dir, const char *passphrase, struct repo **ret)
 	e = read_config(dir, &r->cfg);
 	if (e < 0)
 		goto fail;
-	r->dir = strdup(dir);
+	/* absolute: a mount daemon changes to / after opening, and every path is built from r->dir */
+	r->dir = realpath(dir, NULL);
 	if (!r->dir) {
-		e = -ENOMEM;
+		e = sr_fail(-errno, "cannot open '%s': %s", dir, strerror(errno));
 		goto fail;
 	}
 	r->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -26,7 +26,8 @@ $SR init --repo "$T/r" --quiet || fail "init"
 $SR capture --repo "$T/r" --instance vsstest --set-id 11111111-2222-3333-4444-555555555555 \
 	C:=$img,shadow=aaaaaaaa-0000-0000-0000-000000000001 --quiet || fail "capture"
 vshadowmount "$img" "$T/vs" >/dev/null || fail "vshadowmount failed"
-$SR mount --repo "$T/r" "$T/mnt" || fail "mount --repo failed"
+# a relative --repo: the daemon changes to / once it runs, and must still find the chunks
+(cd "$T" && $SR mount --repo r "$T/mnt") || fail "mount --repo failed"
 set_dir=$(ls "$T/mnt" | grep '_11111111-2222-3333-4444-555555555555$') || fail "no folder for the set: $(ls "$T/mnt")"
 V="$T/mnt/$set_dir/C"
 [ -f "$V/volume.img" ] || fail "no C/volume.img"
