@@ -146,7 +146,7 @@ static int dedup_enable(struct capture_dedup *dd, const struct repo *repo)
  * Try to store chunk d (slot i, in buf) as a composite. 1: stored (or found stored meanwhile); 0: store
  * it plain (w holds its pieces, for registering).
  */
-static int try_composite(struct pool *p, struct chunk_ctx *ctx, struct dedup_scratch *w, uint8_t *buf,
+static int try_composite(struct pool *p, struct chunk_ctx *ctx, struct dedup_scratch *w, const uint8_t *buf,
 			 uint8_t *env, uint64_t i, size_t clen, const uint8_t *d)
 {
 	struct capture_job *j = p->j;
@@ -193,13 +193,15 @@ static int try_composite(struct pool *p, struct chunk_ctx *ctx, struct dedup_scr
 	return 1;
 }
 
-static int one_chunk(struct pool *p, struct chunk_ctx *ctx, struct dedup_scratch *w, uint8_t *buf, uint8_t *env,
-		     uint64_t i)
+/*
+ * The first half of a chunk's work: 1 when its bytes are in buf and it needs its digest (then
+ * chunk_store()), 0 when it is done (unchanged per --changed-blocks, or all zero).
+ */
+static int chunk_prepare(struct pool *p, uint8_t *buf, uint64_t i)
 {
 	struct capture_job *j = p->j;
-	const struct crypto_keys *keys = repo_keys(j->repo);
 	uint64_t start = i * p->cs;
-	size_t clen = (size_t)MIN((uint64_t)p->cs, j->src->size - start), elen;
+	size_t clen = (size_t)MIN((uint64_t)p->cs, j->src->size - start);
 	uint8_t *d = j->out.digests[i];
 	bool any = false;
 	int r;
@@ -215,7 +217,8 @@ static int one_chunk(struct pool *p, struct chunk_ctx *ctx, struct dedup_scratch
 		/* the base set holds it (delete refuses that set while we run): no mark needed */
 		ADD(skipped, clen);
 		ADD(reused, clen);
-		return comp_copy_prev(p, i);
+		r = comp_copy_prev(p, i);
+		return r < 0 ? r : 0;
 	}
 	memset(d, 0, CRYPTO_DIGEST_SIZE);
 	r = chunk_read(p, buf, start, clen, &any);
@@ -225,9 +228,19 @@ static int one_chunk(struct pool *p, struct chunk_ctx *ctx, struct dedup_scratch
 		ADD(zero, clen);
 		return 0;
 	}
-	r = chunk_digest(keys, buf, clen, d);
-	if (r < 0)
-		return r;
+	return 1;
+}
+
+/* The second half: chunk i, in buf, has its digest; reuse it or store it. */
+static int chunk_store(struct pool *p, struct chunk_ctx *ctx, struct dedup_scratch *w, const uint8_t *buf,
+		       uint8_t *env, uint64_t i)
+{
+	struct capture_job *j = p->j;
+	uint64_t start = i * p->cs;
+	size_t clen = (size_t)MIN((uint64_t)p->cs, j->src->size - start), elen;
+	const uint8_t *d = j->out.digests[i];
+	int r;
+
 	/* unchanged since the base set, which holds it: nothing to do */
 	if (j->prev && memcmp(d, j->prev->digests[i], CRYPTO_DIGEST_SIZE) == 0) {
 		ADD(reused, clen);
@@ -248,7 +261,7 @@ static int one_chunk(struct pool *p, struct chunk_ctx *ctx, struct dedup_scratch
 		if (r != 0)
 			return r < 0 ? r : 0;
 	}
-	r = chunk_encode(ctx, keys, buf, clen, env, &elen);
+	r = chunk_encode(ctx, repo_keys(j->repo), buf, clen, env, &elen);
 	if (r >= 0)
 		r = repo_chunk_put(j->repo, d, env, elen);
 	if (r < 0)
@@ -262,12 +275,42 @@ static int one_chunk(struct pool *p, struct chunk_ctx *ctx, struct dedup_scratch
 	return 0;
 }
 
+/*
+ * Chunks i and i+1 (if there is one): both read first, so that two digests of the same length are
+ * computed together (chunk_digest2: SHA-256 streams interleaved, about 1.5x one at a time).
+ */
+static int two_chunks(struct pool *p, struct chunk_ctx *ctx, struct dedup_scratch *w, uint8_t *buf[2],
+		      uint8_t *env, uint64_t i)
+{
+	struct capture_job *j = p->j;
+	const struct crypto_keys *keys = repo_keys(j->repo);
+	size_t n = i + 1 < j->out.count ? 2 : 1, len[2];
+	int need[2] = { 0, 0 }, r = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		len[k] = (size_t)MIN((uint64_t)p->cs, j->src->size - (i + k) * p->cs);
+		need[k] = chunk_prepare(p, buf[k], i + k);
+		if (need[k] < 0)
+			return need[k];
+	}
+	if (need[0] && need[1] && len[0] == len[1])
+		r = chunk_digest2(keys, buf[0], buf[1], len[0], j->out.digests[i], j->out.digests[i + 1]);
+	else
+		for (size_t k = 0; k < n && r >= 0; k++)
+			if (need[k])
+				r = chunk_digest(keys, buf[k], len[k], j->out.digests[i + k]);
+	for (size_t k = 0; k < n && r >= 0; k++)
+		if (need[k])
+			r = chunk_store(p, ctx, w, buf[k], env, i + k);
+	return r;
+}
+
 static void *worker(void *arg)
 {
 	struct pool *p = arg;
 	struct chunk_ctx *ctx = NULL;
 	struct dedup_scratch w = { 0 };
-	uint8_t *buf = malloc(p->cs), *env = NULL;
+	uint8_t *buf[2] = { malloc(p->cs), malloc(p->cs) }, *env = NULL;
 	char *msg = NULL;
 	/* aligned: repo_chunk_put writes it past the page cache */
 	int r = posix_memalign((void **)&env, REPO_IO_ALIGN, chunk_encode_bound(p->cs)) == 0 ? 0 : -ENOMEM;
@@ -276,16 +319,18 @@ static void *worker(void *arg)
 		r = chunk_ctx_new(repo_level(p->j->repo), &ctx);
 	if (r >= 0 && p->j->dedup)
 		r = capture_dedup_scratch_init(&w, p->cs);
-	if (!buf)
+	if (!buf[0] || !buf[1])
 		r = -ENOMEM;
 	while (r >= 0) {
-		uint64_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+		/* two chunks at a time (two_chunks()) */
+		uint64_t i = __atomic_fetch_add(&p->next, 2, __ATOMIC_RELAXED);
 		if (i >= p->j->out.count || __atomic_load_n(&p->err, __ATOMIC_RELAXED))
 			break;
-		r = one_chunk(p, ctx, &w, buf, env, i);
-		__atomic_add_fetch(&p->done, MIN((uint64_t)p->cs, p->j->src->size - i * p->cs), __ATOMIC_RELAXED);
+		r = two_chunks(p, ctx, &w, buf, env, i);
+		__atomic_add_fetch(&p->done, MIN((uint64_t)2 * p->cs, p->j->src->size - i * p->cs), __ATOMIC_RELAXED);
 	}
-	free(buf);
+	free(buf[0]);
+	free(buf[1]);
 	free(env);
 	chunk_ctx_free(ctx);
 	capture_dedup_scratch_free(&w);

@@ -8,6 +8,7 @@
 
 #include "crc32.h"
 #include "macro.h"
+#include "sha256.h"
 
 struct chunk_ctx {
 	ZSTD_CCtx *cctx;
@@ -64,6 +65,17 @@ int chunk_digest(const struct crypto_keys *keys, const void *buf, size_t len, ui
 		return crypto_hmac_sha256(keys->id, buf, len, out);
 	crypto_sha256(buf, len, out);
 	return 0;
+}
+
+int chunk_digest2(const struct crypto_keys *keys, const void *a, const void *b, size_t len,
+		  uint8_t out_a[CRYPTO_DIGEST_SIZE], uint8_t out_b[CRYPTO_DIGEST_SIZE])
+{
+	int r;
+
+	if (!keys && sha256_x2(a, b, len, out_a, out_b))
+		return 0;
+	r = chunk_digest(keys, a, len, out_a);
+	return r < 0 ? r : chunk_digest(keys, b, len, out_b);
 }
 
 bool chunk_digest_is_zero(const uint8_t d[CRYPTO_DIGEST_SIZE])

@@ -43,6 +43,9 @@ DEFINE_CLEANUP(struct chunk_ctx, chunk_ctx_free)
 /* The chunk ID of plain data: keys NULL for an unencrypted repository. */
 int chunk_digest(const struct crypto_keys *keys, const void *buf, size_t len, uint8_t out[CRYPTO_DIGEST_SIZE]);
 /* The all-zero digest marks a range that reads as zeros (never stored). */
+/* The IDs of two chunks of the same length at once (SHA-256 streams interleaved where the CPU can). */
+int chunk_digest2(const struct crypto_keys *keys, const void *a, const void *b, size_t len,
+		  uint8_t out_a[CRYPTO_DIGEST_SIZE], uint8_t out_b[CRYPTO_DIGEST_SIZE]);
 bool chunk_digest_is_zero(const uint8_t d[CRYPTO_DIGEST_SIZE]);
 
 /* Room needed for an envelope of len plain bytes. */
