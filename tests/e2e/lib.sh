@@ -110,3 +110,37 @@ assert_eq() {
 assert_contains() {
 	grep -qF -- "$2" "$1" || fail "${3:-text missing}: '$2' not in $1: $(head -c 2000 "$1")"
 }
+
+# alloc_cmp SOURCE COPY [FREE [HEAD]]: succeeds when COPY equals the NTFS volume SOURCE on every cluster
+# SOURCE's $Bitmap marks in use, on its last 512 bytes (the backup boot sector) and on its first HEAD bytes
+# (default 16384: $Boot and the VSS header; 0: none), and, with FREE=1 (the default), holds zeros or
+# SOURCE's bytes on every other cluster (FREE=0: not looked at, as in a revert target). Prints the counts.
+alloc_cmp() {
+	local cs
+	ntfscat -f "$1" '$Bitmap' >"$T/bitmap" 2>/dev/null || { echo "ntfscat \$Bitmap of $1 failed" >&2; return 1; }
+	cs=$(ntfsinfo -f -m "$1" 2>/dev/null | sed -n 's/.*Cluster Size: *\([0-9]*\).*/\1/p')
+	[ -n "$cs" ] || { echo "no cluster size from ntfsinfo of $1" >&2; return 1; }
+	python3 - "$1" "$2" "$T/bitmap" "$cs" "${3:-1}" "${4:-16384}" <<'PY'
+import sys
+src, cp, bm = open(sys.argv[1], "rb"), open(sys.argv[2], "rb"), open(sys.argv[3], "rb").read()
+cs, free, head = int(sys.argv[4]), sys.argv[5] == "1", int(sys.argv[6])
+size = src.seek(0, 2)
+bad = used = 0
+for c in range(size // cs):
+    inuse = bm[c // 8] >> (c % 8) & 1
+    if not inuse and not free:
+        continue
+    src.seek(c * cs); cp.seek(c * cs)
+    a, b = src.read(cs), cp.read(cs)
+    if inuse:
+        used += 1
+        bad += a != b
+    elif b != a and b.count(0) != len(b):
+        bad += 1
+for off, n in ((0, head), (size - 512, 512)):
+    src.seek(off); cp.seek(off)
+    bad += src.read(n) != cp.read(n)
+print("allocated clusters compared: %d, differing: %d" % (used, bad), file=sys.stderr)
+sys.exit(1 if bad or not used else 0)
+PY
+}

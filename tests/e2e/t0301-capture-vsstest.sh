@@ -14,33 +14,6 @@ need_cmd ntfscat ntfs-3g
 need_cmd python3 python3
 img=$(vsstest_raw)
 
-# alloc_cmp SOURCE EXPORT: compare on allocated clusters
-alloc_cmp() {
-	ntfscat "$1" '$Bitmap' >"$T/bitmap" 2>/dev/null || fail "ntfscat \$Bitmap of $1"
-	cs=$(ntfsinfo -m "$1" 2>/dev/null | sed -n 's/.*Cluster Size: *\([0-9]*\).*/\1/p')
-	[ -n "$cs" ] || fail "no cluster size from ntfsinfo"
-	python3 - "$1" "$2" "$T/bitmap" "$cs" <<'PY' || fail "$2 differs from $1 on allocated clusters"
-import sys
-src, exp, bm, cs = open(sys.argv[1], "rb"), open(sys.argv[2], "rb"), open(sys.argv[3], "rb").read(), int(sys.argv[4])
-size = src.seek(0, 2)
-bad = used = 0
-for c in range(size // cs):
-    inuse = bm[c // 8] >> (c % 8) & 1
-    src.seek(c * cs); exp.seek(c * cs)
-    a, b = src.read(cs), exp.read(cs)
-    if inuse:
-        used += 1
-        bad += a != b
-    elif b != a and b.count(0) != len(b):
-        bad += 1
-for off, n in ((0, 16384), (size - 512, 512)):
-    src.seek(off); exp.seek(off)
-    bad += src.read(n) != exp.read(n)
-print("allocated clusters compared: %d, bad: %d" % (used, bad), file=sys.stderr)
-sys.exit(1 if bad else 0)
-PY
-}
-
 $SR init --repo "$T/r" --quiet || fail "init"
 $SR capture --repo "$T/r" --instance vsstest --set-id 11111111-2222-3333-4444-555555555555 \
 	C:=$img,system,boot,shadow=aaaaaaaa-0000-0000-0000-000000000001 --json >"$T/cap.json" ||
@@ -55,7 +28,7 @@ grep -q "system,boot" "$T/sets" || fail "roles not kept"
 
 # by full ID with braces and upper case, and by prefix
 $SR export "{AAAAAAAA-0000-0000-0000-000000000001}" --repo "$T/r" --to "$T/exp.img" || fail "export"
-alloc_cmp "$img" "$T/exp.img"
+alloc_cmp "$img" "$T/exp.img" || fail "the export differs from the source on allocated clusters"
 # the backup boot sector (last sector, outside every cluster) and the VSS header at 0x1e00
 cmp <(tail -c 512 "$img") <(tail -c 512 "$T/exp.img") || fail "backup boot sector lost"
 cmp <(head -c 16384 "$img") <(head -c 16384 "$T/exp.img") || fail "\$Boot / VSS header lost"

@@ -21,24 +21,6 @@ ntfs_umount() { # MOUNTPOINT IMAGE
 	fail "ntfs-3g did not let go of $2"
 }
 
-alloc_cmp() { # SOURCE TARGET: equal on the clusters the source's $Bitmap marks in use
-	ntfscat "$1" '$Bitmap' >"$T/bitmap" 2>/dev/null || fail "ntfscat \$Bitmap"
-	python3 - "$1" "$2" "$T/bitmap" 4096 <<'PY'
-import sys
-a, b, bm, cs = open(sys.argv[1], "rb"), open(sys.argv[2], "rb"), open(sys.argv[3], "rb").read(), int(sys.argv[4])
-size = a.seek(0, 2)
-bad = used = 0
-for c in range(size // cs):
-    if bm[c // 8] >> (c % 8) & 1:
-        used += 1
-        a.seek(c * cs); b.seek(c * cs)
-        bad += a.read(cs) != b.read(cs)
-a.seek(size - 512); b.seek(size - 512)
-bad += a.read(512) != b.read(512)
-print("allocated clusters compared: %d, differing: %d" % (used, bad), file=sys.stderr)
-sys.exit(1 if bad else 0)
-PY
-}
 
 $SR init --repo "$T/r" --quiet || fail "init"
 $SR capture --repo "$T/r" --instance srv --quiet C:="$img" >/dev/null || fail "capture"
@@ -52,7 +34,7 @@ head -c 3000000 /dev/urandom >"$T/m/new.bin"
 head -c 5000 /dev/urandom >"$T/m/password.txt"
 rm -f "$T/m/syslog.gz"
 ntfs_umount "$T/m" "$T/t.img"
-alloc_cmp "$img" "$T/t.img" 2>/dev/null && fail "the modification did not change allocated clusters"
+alloc_cmp "$img" "$T/t.img" 0 0 2>/dev/null && fail "the modification did not change allocated clusters"
 
 sum=$(sha256sum <"$T/t.img")
 $SR revert "$id" --repo "$T/r" --to C:="$T/t.img" --dry-run --json >"$T/plan.json" || fail "dry run"
@@ -67,12 +49,12 @@ print(v, file=sys.stderr)
 assert 0 < v["chunks_to_write"] <= 8, v            # MFT, $Bitmap, the overwritten file: a few 1 MiB chunks
 assert v["chunks_equal"] >= v["chunks_considered"] - 8, v
 PY
-alloc_cmp "$img" "$T/t.img" || fail "the reverted volume differs from the source on allocated clusters"
+alloc_cmp "$img" "$T/t.img" 0 0 || fail "the reverted volume differs from the source on allocated clusters"
 mkdir "$T/a" "$T/b"
 vshadowmount "$img" "$T/a" >/dev/null && vshadowmount "$T/t.img" "$T/b" >/dev/null || fail "vshadowmount"
 # on every cluster in use in each shadow copy (free ones read whatever the live volume holds there)
-alloc_cmp "$T/a/vss1" "$T/b/vss1" || fail "shadow copy 1 inside differs from the source's on its clusters in use"
-alloc_cmp "$T/a/vss2" "$T/b/vss2" || fail "shadow copy 2 inside differs from the source's on its clusters in use"
+alloc_cmp "$T/a/vss1" "$T/b/vss1" 0 0 || fail "shadow copy 1 inside differs from the source's on its clusters in use"
+alloc_cmp "$T/a/vss2" "$T/b/vss2" 0 0 || fail "shadow copy 2 inside differs from the source's on its clusters in use"
 fusermount3 -u "$T/a"
 fusermount3 -u "$T/b"
 ntfsfix -n "$T/t.img" >/dev/null || fail "ntfsfix -n"
