@@ -232,8 +232,18 @@ struct vitem {
 struct vpool {
 	const struct repo *repo;
 	struct vitem *items;
-	size_t n, next, done, bad;
+	size_t n, cap, next, done, bad;
 };
+
+static int vpool_add(struct vpool *p, const struct vitem *it)
+{
+	int r = vec_grow_((void **)&p->items, &p->cap, p->n + 1, sizeof(*p->items));
+
+	if (r < 0)
+		return r;
+	p->items[p->n++] = *it;
+	return 0;
+}
 
 static int cmp_item(const void *a, const void *b)
 {
@@ -372,43 +382,22 @@ int cmd_verify(int argc, char **argv)
 				if (chunk_digest_is_zero(t->x.digests[i]))
 					continue;
 				memcpy(it.d, t->x.digests[i], CRYPTO_DIGEST_SIZE);
-				if (p.n % 4096 == 0) {
-					void *q = realloc(p.items, (p.n + 4096) * sizeof(it));
-					if (!q) {
-						r = -ENOMEM;
-						goto fail;
-					}
-					p.items = q;
-				}
-				p.items[p.n++] = it;
+				if ((r = vpool_add(&p, &it)) < 0)
+					goto fail;
 			}
 			/* the chunks its composites reference: a bad one is named with every composite using it */
 			for (size_t k2 = 0; k2 < t->x.n_refs; k2++) {
 				struct vitem it = { .len = t->x.chunk_size, .any_len = true };
 				memcpy(it.d, t->x.refs[k2], CRYPTO_DIGEST_SIZE);
-				if (p.n % 4096 == 0) {
-					void *q = realloc(p.items, (p.n + 4096) * sizeof(it));
-					if (!q) {
-						r = -ENOMEM;
-						goto fail;
-					}
-					p.items = q;
-				}
-				p.items[p.n++] = it;
+				if ((r = vpool_add(&p, &it)) < 0)
+					goto fail;
 			}
 		}
 		for (size_t k = 0; k < m->n_docs; k++) {
 			struct vitem it = { .len = (uint32_t)MIN(m->docs[k].size, (uint64_t)CHUNK_PLAIN_MAX) };
 			memcpy(it.d, m->docs[k].digest, CRYPTO_DIGEST_SIZE);
-			if (p.n % 4096 == 0) {
-				void *q = realloc(p.items, (p.n + 4096) * sizeof(it));
-				if (!q) {
-					r = -ENOMEM;
-					goto fail;
-				}
-				p.items = q;
-			}
-			p.items[p.n++] = it;
+			if ((r = vpool_add(&p, &it)) < 0)
+				goto fail;
 		}
 	}
 	if (p.n) {
