@@ -12,6 +12,7 @@
 
 #include "capture-internal.h"
 #include "core/chunk.h"
+#include "core/crc32.h"
 #include "core/log.h"
 #include "core/macro.h"
 
@@ -63,29 +64,10 @@ static inline uint64_t rd64(const uint8_t *p)
 	return v;
 }
 
-static inline uint64_t rotl(uint64_t v, unsigned k)
-{
-	return v << k | v >> (64 - k);
-}
-
-/* A 64-bit fingerprint of a piece: the lookup key only (a match is confirmed byte for byte). */
+/* A piece's lookup key material (a match is confirmed byte for byte): its CRC-32C; never 0, which marks a zero piece. */
 static uint64_t piece_fp(const uint8_t *p, size_t n)
 {
-	const uint64_t m = 0x9fb21c651e98df25ull;
-	uint64_t a = n, b = 0x243f6a8885a308d3ull, c = 0x13198a2e03707344ull, d = 0xa4093822299f31d0ull;
-	size_t i = 0;
-
-	for (; i + 32 <= n; i += 32) {
-		a = rotl((a ^ rd64(p + i)) * m, 31);
-		b = rotl((b ^ rd64(p + i + 8)) * m, 31);
-		c = rotl((c ^ rd64(p + i + 16)) * m, 31);
-		d = rotl((d ^ rd64(p + i + 24)) * m, 31);
-	}
-	for (; i < n; i++)
-		a = rotl((a ^ p[i]) * m, 31);
-	a ^= rotl(b, 17) ^ rotl(c, 34) ^ rotl(d, 51);
-	a = (a ^ (a >> 32)) * m;
-	return a ^ (a >> 29);
+	return (uint64_t)crc32c(0, p, n) << 1 | 1;
 }
 
 static uint64_t piece_key(uint64_t fp, size_t len)
@@ -172,7 +154,7 @@ void capture_dedup_cut(struct dedup_scratch *w, const uint8_t *buf, size_t len)
 	while (at < len && w->n < w->cap) {
 		size_t n = capture_piece_cut(buf + at, len - at);
 		w->cut[w->n] = (uint32_t)(at + n);
-		w->fp[w->n] = (buf[at] == 0 && mem_is_zero(buf + at, n)) ? 0 : piece_fp(buf + at, n) | 1;
+		w->fp[w->n] = (buf[at] == 0 && mem_is_zero(buf + at, n)) ? 0 : piece_fp(buf + at, n);
 		w->n++;
 		at += n;
 	}
