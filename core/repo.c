@@ -594,6 +594,15 @@ static int chunk_head(int fd, uint8_t *ret_flags, uint32_t *ret_plain)
 	return chunk_header_parse(h, (size_t)n, ret_flags, ret_plain);
 }
 
+/* The error of chunk_decode() e on chunk hx, said once. */
+static int decode_fail(int e, const char *hx)
+{
+	if (e == -ENOKEY)
+		return sr_fail(e, "chunk %.16s is encrypted and no key was given", hx);
+	return sr_fail(e == -ENOBUFS ? -EBADMSG : e, "chunk %.16s is corrupt (%s)", hx,
+		       e == -EBADMSG ? "CRC, authentication or compression check failed" : strerror(-e));
+}
+
 /* Reading the chunks a composite references (§4.1). */
 struct ref_reader {
 	const struct repo *r;
@@ -692,11 +701,8 @@ static int composite_expand(const struct repo *r, struct chunk_ctx *c, const cha
 	if (!recipe)
 		return -ENOMEM;
 	e = chunk_decode(c, repo_keys(r), env, len, recipe, plain, &n);
-	if (e == -ENOKEY)
-		return sr_fail(e, "chunk %.16s is encrypted and no key was given", hx);
 	if (e < 0)
-		return sr_fail(e == -ENOBUFS ? -EBADMSG : e, "chunk %.16s is corrupt (%s)", hx,
-			       e == -EBADMSG ? "CRC, authentication or compression check failed" : strerror(-e));
+		return decode_fail(e, hx);
 	e = chunk_recipe_parse(recipe, n, &rc);
 	if (e < 0)
 		return sr_fail(e, "chunk %.16s is corrupt (its recipe)", hx);
@@ -733,11 +739,8 @@ int repo_chunk_load_via(const struct repo *r, struct chunk_ctx *c, const uint8_t
 		e = composite_expand(r, c, hx, env, len, plain, out, cap, &n, via, u);
 	else {
 		e = chunk_decode(c, repo_keys(r), env, len, out, cap, &n);
-		if (e == -ENOKEY)
-			return sr_fail(e, "chunk %.16s is encrypted and no key was given", hx);
 		if (e < 0)
-			return sr_fail(e == -ENOBUFS ? -EBADMSG : e, "chunk %.16s is corrupt (%s)", hx,
-				       e == -EBADMSG ? "CRC, authentication or compression check failed" : strerror(-e));
+			return decode_fail(e, hx);
 	}
 	if (e < 0)
 		return e;
