@@ -56,44 +56,17 @@ wait_for() { # FILE: up to 60 s
 # --- 1. the 4 GiB image --------------------------------------------------------
 big=$K/vol.img
 if [ ! -f "$big" ]; then
-	if [ -f "$BENCH_DIR/vol.img" ]; then
-		# a copy: capture.sh moves its image around while it runs
-		cp --sparse=always "$BENCH_DIR/vol.img" "$big.tmp"
-	else
-		echo "making a 4 GiB NTFS image with ~2.4 GiB in use..." >&2
-		truncate -s 4G "$big.tmp"
-		mkntfs -q -F -f -L bench "$big.tmp" >/dev/null
-		ntfs-3g "$big.tmp" "$W/rw"
-		python3 - "$W/rw" <<'PY'
-import os, random, shutil, sys
-root = sys.argv[1]; rnd = random.Random(42)
-def w(p, data):
-    os.makedirs(os.path.dirname(p), exist_ok=True)
-    with open(p, "wb") as f: f.write(data)
-total = k = 0  # binaries, ~700 MiB
-os.makedirs(os.path.join(root, "bin"))
-for base in ("/usr/lib", "/usr/bin", "/usr/share"):
-    for d, _, fs in os.walk(base):
-        for n in fs:
-            p = os.path.join(d, n)
-            if total > 700 << 20 or os.path.islink(p) or not os.path.isfile(p): continue
-            try:
-                sz = os.path.getsize(p)
-                if 4096 <= sz <= 64 << 20:
-                    shutil.copyfile(p, os.path.join(root, "bin", "%06d_%s" % (k, n)))
-                    total += sz; k += 1
-            except OSError: pass
-words = ["alpha", "beta", "gamma", "server", "backup", "volume", "shadow", "copy", "error", "warning", "info"]
-for i in range(50):  # text, ~500 MiB
-    w(os.path.join(root, "text", "log%02d.txt" % i), "".join("%08d %s %s %d\n" % (j, rnd.choice(words), rnd.choice(words), rnd.randrange(1 << 30)) for j in range(300000)).encode())
-for i in range(16):  # random, 800 MiB, and 400 MiB of duplicates
-    w(os.path.join(root, "random", "r%02d.bin" % i), os.urandom(50 << 20))
-for i in range(8):
-    shutil.copyfile(os.path.join(root, "random", "r%02d.bin" % i), os.path.join(root, "random", "dup%02d.bin" % i))
-PY
-		sync
-		umount "$W/rw"
+	if [ ! -f "$BENCH_DIR/vol.img" ]; then
+		# the image of bench/capture.sh (its make_image, first half), made in $BENCH_DIR
+		(
+			W=$BENCH_DIR
+			eval "$(sed -n '/^make_image() {/,/^}/p' "$ROOT/bench/capture.sh" |
+				sed '/# the copy with ~2 % changed/,/^}/c\}')"
+			make_image
+		)
 	fi
+	# a copy: capture.sh moves its image around while it runs
+	cp --sparse=always "$BENCH_DIR/vol.img" "$big.tmp"
 	mv "$big.tmp" "$big"
 	rm -rf "$K/repo-"*
 fi
@@ -104,11 +77,14 @@ full=$K/vol-full.img
 if [ ! -f "$full" ] || [ "$(stat -c %s "$full")" != "$bigsize" ]; then
 	cp --sparse=never "$big" "$full.tmp" && mv "$full.tmp" "$full"
 fi
-# the repositories, made once (the image's path is part of what restic and borg store)
-if [ ! -f "$K/repo-shadowrev/config" ]; then
+# the repositories, made once (the image's path is part of what restic and borg store); shadowrev's
+# again by another shadowrev binary: the bench measures what this one writes (its format, its chunks)
+srstamp=$(sha256sum <"$SR" | cut -c1-16)
+if [ ! -f "$K/repo-shadowrev/config" ] || [ "$(cat "$K/repo-shadowrev.stamp" 2>/dev/null)" != "$srstamp" ]; then
 	rm -rf "$K/repo-shadowrev"
 	"$SR" init --repo "$K/repo-shadowrev" --quiet
 	"$SR" capture --repo "$K/repo-shadowrev" --instance bench C:="$big" --quiet
+	echo "$srstamp" >"$K/repo-shadowrev.stamp"
 fi
 if [ ! -f "$K/repo-restic/config" ]; then
 	rm -rf "$K/repo-restic"
