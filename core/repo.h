@@ -253,6 +253,24 @@ int repo_volume_src_new(const struct repo *r, const struct repo_manifest *m, siz
 int repo_disk_src_new(const struct repo *r, const struct repo_manifest *m, size_t d, struct src **ret);
 
 /*
+ * Keeping decoded chunks (mount): a source made to keep (repo_src_keep(), a
+ * volume or disk source from above) keeps every chunk it decodes, at its own
+ * offset, in a memfd the size of the volume, as long as k allows (max_bytes
+ * decoded bytes for all the sources sharing k; nothing kept is dropped before
+ * the source is). Reads of kept chunks are copies out of it, and src_map()
+ * gives them as extents of the memfd (spliced); once every stored chunk of a
+ * volume is kept, src_map() gives the whole volume as one extent of it (a
+ * file the kernel can read on its own). Without room, chunks are read as
+ * without keeping. k outlives the sources.
+ */
+struct repo_keep;
+int repo_keep_new(uint64_t max_bytes, struct repo_keep **ret);
+void repo_keep_free(struct repo_keep *k);
+int repo_src_keep(struct src *s, struct repo_keep *k);
+/* Is every stored chunk of s kept already, or is there room in k to keep those that are not? */
+bool repo_src_keeps_all(struct src *s, const struct repo_keep *k);
+
+/*
  * Open the repository in dir (NULL: repo_default_dir()), asking for the
  * passphrase when it is encrypted: pass_file, $SHADOWREV_PASSPHRASE,
  * $SHADOWREV_PASSPHRASE_FILE or a prompt on a terminal (-ENOKEY with a detail

@@ -29,6 +29,7 @@ struct owner {
 	struct src **srcs;
 	size_t n_srcs, cap_srcs;
 	uint64_t cache_size;
+	struct repo_keep *keep; /* decoded chunks kept for all repository volumes (cache_size of them) */
 };
 
 static void owner_free(void *p)
@@ -47,6 +48,7 @@ static void owner_free(void *p)
 	if (o->sets)
 		repo_manifests_free(o->sets, o->n_sets);
 	repo_free(o->repo);
+	repo_keep_free(o->keep); /* after every source that keeps */
 	free(o);
 }
 
@@ -195,7 +197,7 @@ struct repo_vol_ref {
 static int repo_src_open(struct mnt_vol *v, struct src **ret)
 {
 	struct repo_vol_ref *ref = v->open_data;
-	struct src *s, *c;
+	struct src *s;
 	int r;
 
 	if (ref->disk >= 0)
@@ -204,15 +206,12 @@ static int repo_src_open(struct mnt_vol *v, struct src **ret)
 		r = repo_volume_src_new(ref->o->repo, &ref->o->sets[ref->set], ref->vol, &s);
 	if (r < 0)
 		return r;
-	if (ref->o->cache_size == 0) {
-		*ret = s;
-		return 0;
-	}
-	r = src_cache_new(s, ref->o->cache_size, &c);
-	src_unref(s);
-	if (r < 0)
+	/* the decoded chunks kept in a memfd serve as the cache: no block cache in front (a second copy) */
+	if (ref->o->keep && (r = repo_src_keep(s, ref->o->keep)) < 0) {
+		src_unref(s);
 		return r;
-	*ret = c;
+	}
+	*ret = s;
 	return 0;
 }
 
@@ -325,6 +324,7 @@ static struct mnt_vol *repo_vol_new(struct mnt_tree *t, struct owner *o, size_t 
 	}
 	v->open_src = repo_src_open;
 	v->open_data = ref;
+	v->keep = o->keep;
 	v->created = m->created;
 	if (disk < 0 && m->vols[vol].drive[0] && m->vols[vol].drive[1] == ':')
 		v->drive = m->vols[vol].drive[0];
@@ -341,6 +341,8 @@ int mnt_build_repo(struct mnt_tree *t, const char *repo_dir, const char *passphr
 	if (r < 0)
 		return r;
 	o->cache_size = cache_size;
+	if (cache_size > 0 && (r = repo_keep_new(cache_size, &o->keep)) < 0)
+		return r;
 	r = repo_open_any(repo_dir, passphrase_file, &o->repo);
 	if (r < 0)
 		return r;

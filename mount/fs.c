@@ -33,6 +33,7 @@
 #include "core/io.h"
 #include "core/log.h"
 #include "core/macro.h"
+#include "core/repo.h"
 #include "mount-internal.h"
 
 #define TIMEOUT 86400.0
@@ -79,8 +80,13 @@ static int errno_for_kernel(int r)
  *   from there into the reader's buffer, one copy, instead of being copied
  *   into FUSE pages and from there to the reader (and kept twice). Shared
  *   mmap stays possible (FUSE_DIRECT_IO_ALLOW_MMAP, Linux >= 6.6; without it
- *   these files keep the page cache). Repository volumes keep the page cache:
- *   reading them again means decoding again.
+ *   these files keep the page cache).
+ * - Repository volumes: the chunks decoded are kept in a memfd, the volume's
+ *   decoded copy (core/repo-src.c, --cache-size). While a volume fits in what
+ *   is left of it, its volume.img is opened with direct I/O and reads are
+ *   spliced from that copy; once every chunk of it is there, opens pass
+ *   through to the memfd. A volume that does not fit keeps the FUSE page
+ *   cache (reading it again would mean decoding again).
  *
  * libfuse 3.14 knows neither flag, so the replies that carry them are
  * completed on their way out (custom I/O): INIT gets the flags and a stack
@@ -188,6 +194,9 @@ static int vol_backing(struct mnt_vol *v)
 
 	if (v->backing_id != 0)
 		return v->backing_id;
+	/* a repository volume: the memfd of its decoded chunks, once all of them are there (asked again at each open) */
+	if (v->keep && !repo_src_keeps_all(v->src, v->keep))
+		return -EXDEV;
 	/* the same bytes at the same offsets: the whole source is one run of one file, and nothing more */
 	r = src_map(v->src, 0, (size_t)v->size, &x);
 	if (r >= 0 && (x.kind != SRC_EXTENT_FD || x.fd_off != 0 || x.len != v->size))
@@ -206,7 +215,8 @@ static int vol_backing(struct mnt_vol *v)
 	}
 	if (r < 0)
 		sr_debug("%s: no kernel passthrough: %s", v->label, sr_errmsg(r));
-	v->backing_id = r;
+	if (r >= 0 || !v->keep || r != -EXDEV)
+		v->backing_id = r;
 	return r;
 }
 
@@ -619,8 +629,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->noflush = 1;
-	if (n->kind == MNT_IMG && dio_on && !n->vol->open_src)
-		fi->direct_io = 1; /* an image's volume: spliced from the image's page cache, see above */
+	if (n->kind == MNT_IMG && dio_on && (!n->vol->open_src || (n->vol->keep && repo_src_keeps_all(s, n->vol->keep))))
+		fi->direct_io = 1; /* an image's volume, or a repository volume kept whole: spliced, see above */
 	else
 		fi->keep_cache = 1;
 	fuse_reply_open(req, fi);

@@ -27,6 +27,7 @@ struct mnt_vol;
 struct mnt_node;
 
 /* Opens a volume's source on first use (repository volumes); NULL when the source is given. */
+struct repo_keep;
 typedef int (*mnt_src_open_fn)(struct mnt_vol *v, struct src **ret);
 /* Fills a virtual folder on first access. */
 struct mnt_tree;
@@ -51,6 +52,8 @@ struct mnt_vol {
 	 * backing file's id, < 0 not possible (-errno).
 	 */
 	int backing_id;
+	/* a repository volume's decoded chunks are kept here (core/repo-src.c), NULL if not */
+	const struct repo_keep *keep;
 	struct mnt_vol *next;
 };
 

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# mount --repo keeps the chunks it decodes (a memfd per volume, --cache-size): a
+# volume.img read once equals the source on every allocated cluster; opened again
+# it reads with the daemon stopped (kernel passthrough to the kept copy, Linux >=
+# 6.9) and gives the same bytes, by read and by mmap; before it was whole it could
+# not. A volume that does not fit (--cache-size 2M) or with keeping off (0) gives
+# the same bytes. A corrupt chunk gives EIO on every read of its range, the rest is
+# right, and the volume is never handed to the kernel with a hole in its place.
+. "$(dirname "$0")/lib.sh"
+need_root
+need_fuse
+need_cmd mkntfs ntfs-3g
+need_cmd ntfs-3g ntfs-3g
+need_cmd ntfscat ntfs-3g
+need_cmd timeout coreutils
+need_cmd getfattr attr
+need_cmd python3 python3
+pt=1
+read -r kmaj kmin _ < <(uname -r | tr '.-' '  ')
+[ "$kmaj" -gt 6 ] || { [ "$kmaj" = 6 ] && [ "$kmin" -ge 9 ]; } || pt=0
+if [ -r /proc/config.gz ] && ! zcat /proc/config.gz | grep -q '^CONFIG_FUSE_PASSTHROUGH=y'; then
+	pt=0
+fi
+[ $pt = 1 ] || echo "note: no FUSE passthrough on this kernel: its checks are left out" >&2
+
+img="$T/vol.img"
+mkdir "$T/rw" "$T/mnt"
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill -CONT "$pid" 2>/dev/null
+	exec 3<&- 2>/dev/null
+	$SR unmount "$T/mnt" 2>/dev/null
+	umount "$T/rw" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+truncate -s 96M "$img"
+mkntfs -q -F -f -L keep "$img" >/dev/null 2>&1 || fail "mkntfs"
+ntfs-3g "$img" "$T/rw" || fail "ntfs-3g rw mount"
+head -c 24000000 /dev/urandom >"$T/rw/random.bin"
+seq 1 3000000 >"$T/rw/numbers.txt"
+umount "$T/rw" || fail "umount"
+$SR init --repo "$T/r" --quiet || fail "init"
+$SR capture --repo "$T/r" --instance keep C:="$img" --quiet || fail "capture"
+
+pid_of() { getfattr --only-values -n user.shadowrev.pid "$T/mnt" 2>/dev/null; }
+stop_daemon() {
+	local i s
+	kill -STOP "$pid"
+	for i in $(seq 200); do
+		s=$(cat /proc/"$pid"/task/*/stat | awk '{ print $3 }' | sort -u)
+		[ "$s" = T ] && return 0
+		sleep 0.05
+	done
+	kill -CONT "$pid"
+	fail "the daemon did not stop"
+}
+# read_stopped FILE: what reading FILE gives with the daemon stopped ("timeout" if it waits for the daemon)
+read_stopped() {
+	local got
+	# what the kernel keeps of FUSE files goes (a memfd stays): only passthrough can read it now
+	sync
+	echo 1 >/proc/sys/vm/drop_caches
+	exec 3<"$1" || fail "cannot open $1"
+	stop_daemon
+	got=$(timeout 3 sha256sum <&3) && got=${got%% *} || got=timeout
+	kill -CONT "$pid"
+	exec 3<&-
+	echo "$got"
+}
+vol() { echo "$T/mnt/$(ls "$T/mnt" | grep -v by-shadow-id | head -1)/C/volume.img"; }
+
+# kept: whole after one read, then handed to the kernel
+$SR mount --repo "$T/r" "$T/mnt" || fail "mount --repo"
+pid=$(pid_of)
+[ -n "$pid" ] || fail "no daemon pid on the mount"
+V=$(vol)
+[ -f "$V" ] || fail "no volume.img"
+if [ $pt = 1 ]; then
+	assert_eq "$(read_stopped "$V")" timeout "volume.img read with the daemon stopped before it was read whole"
+fi
+alloc_cmp "$img" "$V" || fail "volume.img differs from the source (first read)"
+cp "$V" "$T/clean.img"
+want=$(sha256sum <"$T/clean.img" | cut -d' ' -f1)
+if [ $pt = 1 ]; then
+	assert_eq "$(read_stopped "$V")" "$want" "volume.img read whole once, then read with the daemon stopped"
+fi
+assert_eq "$(sha256sum <"$V" | cut -d' ' -f1)" "$want" "volume.img read again"
+python3 - "$V" "$want" <<'PY' || fail "mmap of the kept volume.img differs"
+import hashlib, mmap, sys
+f = open(sys.argv[1], "rb")
+m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+sys.exit(0 if hashlib.sha256(m[:]).hexdigest() == sys.argv[2] else 1)
+PY
+python3 - "$V" <<'PY' || fail "the kept volume.img opened for writing"
+import errno, os, sys
+for flags in (os.O_WRONLY, os.O_RDWR):
+    try:
+        os.close(os.open(sys.argv[1], flags))
+        sys.exit(1)
+    except OSError as e:
+        if e.errno != errno.EROFS:
+            sys.exit(1)
+PY
+[ "$(ntfscat -f "$T/clean.img" /numbers.txt | sha256sum)" = "$(seq 1 3000000 | sha256sum)" ] ||
+	fail "numbers.txt differs in the kept volume"
+$SR unmount "$T/mnt" || fail "unmount"
+pid=
+
+# too little room, or keeping off: the same bytes through the slots and the page cache
+for size in 2M 0; do
+	$SR mount --repo "$T/r" --cache-size $size "$T/mnt" || fail "mount --repo --cache-size $size"
+	V=$(vol)
+	assert_eq "$(sha256sum <"$V" | cut -d' ' -f1)" "$want" "volume.img with --cache-size $size"
+	assert_eq "$(sha256sum <"$V" | cut -d' ' -f1)" "$want" "volume.img read again with --cache-size $size"
+	$SR unmount "$T/mnt" || fail "unmount"
+done
+
+# a corrupt chunk: EIO on every read of its range, never a hole of zeros handed to the kernel
+chunk=$(find "$T/r/chunks" -type f -size +100k | sort | head -1)
+[ -n "$chunk" ] || fail "no chunk file"
+python3 - "$chunk" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+for i in range(len(b) // 2, len(b) // 2 + 64):
+    b[i] ^= 0xff
+open(p, "wb").write(b)
+PY
+$SR mount --repo "$T/r" "$T/mnt" || fail "mount --repo after corruption"
+pid=$(pid_of)
+V=$(vol)
+python3 - "$V" "$T/clean.img" <<'PY' || fail "corrupt chunk"
+import errno, os, sys
+fd, clean = os.open(sys.argv[1], os.O_RDONLY), open(sys.argv[2], "rb")
+size = os.fstat(fd).st_size
+step = 64 << 10
+bad = []
+for rnd in range(2):
+    got = []
+    for off in range(0, size, step):
+        try:
+            data = os.pread(fd, step, off)
+        except OSError as e:
+            if e.errno != errno.EIO:
+                sys.exit("offset %d: %s, not EIO" % (off, e))
+            got.append(off)
+            continue
+        clean.seek(off)
+        if data != clean.read(step):
+            sys.exit("offset %d: wrong bytes next to a corrupt chunk (round %d)" % (off, rnd))
+    if not got or len(got) > size // step // 4:
+        sys.exit("round %d: %d ranges of 64 KiB gave EIO" % (rnd, len(got)))
+    if rnd and got != bad:
+        sys.exit("the ranges that give EIO changed on the second read")
+    bad = got
+print("%d ranges of 64 KiB gave EIO on both reads" % len(bad), file=sys.stderr)
+PY
+if [ $pt = 1 ]; then
+	assert_eq "$(read_stopped "$V")" timeout "a volume with a corrupt chunk read with the daemon stopped"
+fi
+$SR unmount "$T/mnt" || fail "unmount"
+pid=
+exit 0
