@@ -322,29 +322,69 @@ static uint8_t *kbuf_get(size_t size)
 	return b->data;
 }
 
-/* Decode chunk i into its place in the file (reserved, K_LOADING, outside the lock). -ENOSPC: no memory to keep it. */
-static int kept_load(struct vsrc *p, uint64_t i)
+/* Write chunk i (decoded into b) to its place in the memfd. -ENOSPC: no memory to keep it (nor any more). */
+static int kept_put(struct vsrc *p, uint64_t i, const uint8_t *b)
 {
 	uint64_t at = i * p->x.chunk_size;
 	size_t clen = chunk_len(p, i);
-	uint8_t *b;
 	int r;
 
-	b = kbuf_get(p->x.chunk_size);
-	if (!b)
-		return -ENOMEM;
-	r = vsrc_load(p, i, b);
-	if (r < 0)
-		return r;
 	r = pwrite_full(p->kfd, b, clen, at);
 	if (r < 0) {
-		/* back to a hole: nothing of a chunk that could not be kept stays; keep nothing more */
+		/* back to a hole: nothing of a chunk that could not be kept stays */
 		(void)fallocate(p->kfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)at, (off_t)clen);
 		sr_debug("%s: cannot keep more decoded chunks: %s", p->label, strerror(-r));
 		__atomic_store_n(&p->keep->max, 0, __ATOMIC_RELAXED);
 		return -ENOSPC;
 	}
 	return 0;
+}
+
+/* Decode chunk i into its place in the memfd (reserved, K_LOADING, outside the lock). */
+static int kept_load(struct vsrc *p, uint64_t i)
+{
+	uint8_t *b = kbuf_get(p->x.chunk_size);
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	r = vsrc_load(p, i, b);
+	return r < 0 ? r : kept_put(p, i, b);
+}
+
+/* Two whole chunks (reserved, K_LOADING) at once, their IDs checked with two SHA-256 streams (decoders). */
+static void kept_load2(struct vsrc *p, uint64_t i, uint64_t j, int *ret_i, int *ret_j)
+{
+	size_t cs = p->x.chunk_size;
+	uint8_t *b = kbuf_get(2 * cs);
+	struct chunk_ctx *c;
+
+	if (!b) {
+		*ret_i = *ret_j = -ENOMEM;
+		return;
+	}
+	c = ctx_get(p);
+	repo_chunk_load2(&p->repo, c, p->x.digests[i], p->x.digests[j], b, b + cs, cs, ret_i, ret_j);
+	ctx_put(p, c);
+	if (*ret_i >= 0)
+		*ret_i = kept_put(p, i, b);
+	if (*ret_j >= 0)
+		*ret_j = kept_put(p, j, b + cs);
+}
+
+#define KQ_NONE UINT64_MAX
+
+/* Under the lock: the oldest chunk still waiting in the decoders' queue for keeping, or KQ_NONE. */
+static uint64_t kq_pop(struct vsrc *p)
+{
+	while (p->kq_n > 0) {
+		uint64_t i = p->kq[p->kq_head];
+		p->kq_head = (p->kq_head + 1) % KQ_MAX;
+		p->kq_n--;
+		if (p->kst[i] == K_QUEUED)
+			return i; /* else a reader took it */
+	}
+	return KQ_NONE;
 }
 
 /* Under the lock, after kept_load(i) gave r. */
@@ -372,18 +412,29 @@ static void *decoder(void *userdata)
 		struct slot *s = NULL;
 		int r;
 		if (p->kq_n > 0) {
-			uint64_t i = p->kq[p->kq_head];
-			p->kq_head = (p->kq_head + 1) % KQ_MAX;
-			p->kq_n--;
-			if (p->kst[i] != K_QUEUED)
-				continue; /* a reader took it */
+			/* two whole chunks at a time when there are: one SHA-256 pass for both */
+			uint64_t i = kq_pop(p), j;
+			int rj = 0;
+			if (i == KQ_NONE)
+				continue;
 			p->kst[i] = K_LOADING;
+			j = chunk_len(p, i) == p->x.chunk_size ? kq_pop(p) : KQ_NONE;
+			if (j != KQ_NONE)
+				p->kst[j] = K_LOADING;
 			pthread_mutex_unlock(&p->lock);
-			r = kept_load(p, i);
-			if (r < 0)
-				sr_errclear(); /* the reader that wants it will say */
+			if (j != KQ_NONE && chunk_len(p, j) == p->x.chunk_size) {
+				kept_load2(p, i, j, &r, &rj);
+			} else {
+				r = kept_load(p, i);
+				if (j != KQ_NONE)
+					rj = kept_load(p, j);
+			}
+			if (r < 0 || rj < 0)
+				sr_errclear(); /* the reader that wants it decodes it again, and says why */
 			pthread_mutex_lock(&p->lock);
 			kept_done(p, i, r);
+			if (j != KQ_NONE)
+				kept_done(p, j, rj);
 			continue;
 		}
 		for (size_t k = 0; k < p->n_slots; k++)

@@ -718,40 +718,90 @@ static int composite_expand(const struct repo *r, struct chunk_ctx *c, const cha
 	return e;
 }
 
-int repo_chunk_load_via(const struct repo *r, struct chunk_ctx *c, const uint8_t d[CRYPTO_DIGEST_SIZE], void *out,
-			size_t cap, size_t *ret_len, chunk_ref_fn via, void *u)
+/* Read and decode chunk d (hx: its hex) into out, without checking its ID; *ret_flags: its envelope's flags. */
+static int load_unchecked(const struct repo *r, struct chunk_ctx *c, const uint8_t d[CRYPTO_DIGEST_SIZE],
+			  const char *hx, void *out, size_t cap, size_t *ret_len, uint8_t *ret_flags, chunk_ref_fn via,
+			  void *u)
 {
-	char path[PATH_MAX], hx[2 * CRYPTO_DIGEST_SIZE + 1];
+	char path[PATH_MAX];
 	_cleanup_free_ void *env = NULL;
-	uint8_t got[CRYPTO_DIGEST_SIZE], flags = 0;
 	uint32_t plain = 0;
-	size_t len, n;
+	size_t len;
 	int e;
 
+	*ret_flags = 0;
 	repo_chunk_path(r, d, path, sizeof(path));
-	hex_format(d, CRYPTO_DIGEST_SIZE, hx);
 	e = read_file(path, CHUNK_PLAIN_MAX + 4096, &env, &len);
 	if (e == -ENOENT)
 		return sr_fail(-EBADMSG, "chunk %.16s is missing", hx);
 	if (e < 0)
 		return sr_fail(e, "cannot read chunk %.16s: %s", hx, strerror(-e));
-	if (chunk_header_parse(env, len, &flags, &plain) >= 0 && (flags & CHUNK_F_COMPOSITE))
-		e = composite_expand(r, c, hx, env, len, plain, out, cap, &n, via, u);
-	else {
-		e = chunk_decode(c, repo_keys(r), env, len, out, cap, &n);
-		if (e < 0)
-			return decode_fail(e, hx);
-	}
+	if (chunk_header_parse(env, len, ret_flags, &plain) >= 0 && (*ret_flags & CHUNK_F_COMPOSITE))
+		return composite_expand(r, c, hx, env, len, plain, out, cap, ret_len, via, u);
+	e = chunk_decode(c, repo_keys(r), env, len, out, cap, ret_len);
+	return e < 0 ? decode_fail(e, hx) : 0;
+}
+
+static int id_mismatch(const char *hx, uint8_t flags)
+{
+	return sr_fail(-EBADMSG, "chunk %.16s does not match its ID%s", hx,
+		       (flags & CHUNK_F_COMPOSITE) ? " (composite: it or a chunk it references is corrupt)" : "");
+}
+
+int repo_chunk_load_via(const struct repo *r, struct chunk_ctx *c, const uint8_t d[CRYPTO_DIGEST_SIZE], void *out,
+			size_t cap, size_t *ret_len, chunk_ref_fn via, void *u)
+{
+	char hx[2 * CRYPTO_DIGEST_SIZE + 1];
+	uint8_t got[CRYPTO_DIGEST_SIZE], flags;
+	size_t n;
+	int e;
+
+	hex_format(d, CRYPTO_DIGEST_SIZE, hx);
+	e = load_unchecked(r, c, d, hx, out, cap, &n, &flags, via, u);
 	if (e < 0)
 		return e;
 	e = chunk_digest(repo_keys(r), out, n, got);
 	if (e < 0)
 		return e;
 	if (memcmp(got, d, CRYPTO_DIGEST_SIZE) != 0)
-		return sr_fail(-EBADMSG, "chunk %.16s does not match its ID%s", hx,
-			       (flags & CHUNK_F_COMPOSITE) ? " (composite: it or a chunk it references is corrupt)" : "");
+		return id_mismatch(hx, flags);
 	*ret_len = n;
 	return 0;
+}
+
+void repo_chunk_load2(const struct repo *r, struct chunk_ctx *c, const uint8_t da[CRYPTO_DIGEST_SIZE],
+		      const uint8_t db[CRYPTO_DIGEST_SIZE], void *out_a, void *out_b, size_t len, int *ret_a, int *ret_b)
+{
+	char ha[2 * CRYPTO_DIGEST_SIZE + 1], hb[2 * CRYPTO_DIGEST_SIZE + 1];
+	uint8_t ga[CRYPTO_DIGEST_SIZE], gb[CRYPTO_DIGEST_SIZE], fa, fb;
+	size_t na = 0, nb = 0;
+	int e;
+
+	hex_format(da, CRYPTO_DIGEST_SIZE, ha);
+	hex_format(db, CRYPTO_DIGEST_SIZE, hb);
+	*ret_a = load_unchecked(r, c, da, ha, out_a, len, &na, &fa, NULL, NULL);
+	if (*ret_a >= 0 && na != len)
+		*ret_a = sr_fail(-EBADMSG, "chunk %.16s has %zu bytes, %zu wanted", ha, na, len);
+	*ret_b = load_unchecked(r, c, db, hb, out_b, len, &nb, &fb, NULL, NULL);
+	if (*ret_b >= 0 && nb != len)
+		*ret_b = sr_fail(-EBADMSG, "chunk %.16s has %zu bytes, %zu wanted", hb, nb, len);
+	if (*ret_a >= 0 && *ret_b >= 0)
+		e = chunk_digest2(repo_keys(r), out_a, out_b, len, ga, gb);
+	else if (*ret_a >= 0)
+		e = chunk_digest(repo_keys(r), out_a, len, ga);
+	else if (*ret_b >= 0)
+		e = chunk_digest(repo_keys(r), out_b, len, gb);
+	else
+		return;
+	if (e < 0) {
+		*ret_a = *ret_a < 0 ? *ret_a : e;
+		*ret_b = *ret_b < 0 ? *ret_b : e;
+		return;
+	}
+	if (*ret_a >= 0 && memcmp(ga, da, CRYPTO_DIGEST_SIZE) != 0)
+		*ret_a = id_mismatch(ha, fa);
+	if (*ret_b >= 0 && memcmp(gb, db, CRYPTO_DIGEST_SIZE) != 0)
+		*ret_b = id_mismatch(hb, fb);
 }
 
 int repo_chunk_load(const struct repo *r, struct chunk_ctx *c, const uint8_t d[CRYPTO_DIGEST_SIZE], void *out,
