@@ -41,8 +41,8 @@
 #define CACHE_BYTES (128u << 20)
 #define CACHE_MIN_SLOTS 8
 #define STREAMS 16
-#define DECODE_AHEAD 8
-#define READ_AHEAD 32
+#define DECODE_AHEAD 32
+#define READ_AHEAD 64
 #define DECODERS_MAX 4
 #define KQ_MAX (STREAMS * DECODE_AHEAD)
 
