@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/crypto.h"
 #include "core/filetime.h"
@@ -413,12 +414,24 @@ int mnt_build_repo(struct mnt_tree *t, const char *repo_dir, const char *passphr
 
 /* expose: one shadow copy */
 
-static int shadow_tree(struct mnt_tree *t, struct src *view, const char *label, char drive, uint64_t created)
+/* Decoded repository chunks kept by default: a quarter of the memory (at least 128 MiB). */
+uint64_t mnt_default_cache(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	uint64_t ram = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize : 0;
+
+	return ram / 4 > (128ull << 20) ? ram / 4 : 128ull << 20;
+}
+
+/* keep: where view keeps its decoded chunks (a captured volume), or NULL */
+static int shadow_tree(struct mnt_tree *t, struct src *view, const char *label, char drive, uint64_t created,
+		       const struct repo_keep *keep)
 {
 	struct mnt_vol *v = mnt_vol_new(t, label, view, 0);
 
 	if (!v)
 		return -ENOMEM;
+	v->keep = keep;
 	v->drive = drive;
 	v->created = created;
 	t->root->time = created ? created : t->root->time;
@@ -453,7 +466,7 @@ int mnt_build_shadow(struct mnt_tree *t, const char *shadow_id, char *const *ima
 		s = vss_volume_store(o->vs->vols[vi].vss, k);
 		*ret_shadow_id = s->copy_id;
 		*ret_set_id = s->set_id;
-		return shadow_tree(t, view, view->name, 0, s->creation_time);
+		return shadow_tree(t, view, view->name, 0, s->creation_time, NULL);
 	}
 
 	size_t si, vi;
@@ -469,9 +482,15 @@ int mnt_build_shadow(struct mnt_tree *t, const char *shadow_id, char *const *ima
 		r = repo_volume_src_new(o->repo, m, vi, &view);
 		if (r < 0)
 			return r;
+		/* decoded once, as in a mount (the same default room); whole, it is handed to the kernel */
+		r = repo_keep_new(mnt_default_cache(), &o->keep);
+		if (r >= 0)
+			r = repo_src_keep(view, o->keep);
+		if (r < 0)
+			return r;
 		*ret_shadow_id = m->vols[vi].shadow_id;
 		*ret_set_id = m->set_id;
-		return shadow_tree(t, view, view->name, m->vols[vi].drive[0], m->created);
+		return shadow_tree(t, view, view->name, m->vols[vi].drive[0], m->created, o->keep);
 	}
 	if (r != -ENOENT)
 		return r;
@@ -506,7 +525,12 @@ int mnt_build_shadow(struct mnt_tree *t, const char *shadow_id, char *const *ima
 			free(ids);
 			if (found >= 0) {
 				const struct vss_store_info *s = vss_volume_store(vss, (unsigned)found);
-				r = vss_view_src_new(vss, (unsigned)found, &view);
+				/* the captured volume under the view decoded once (the view is read with direct I/O) */
+				r = repo_keep_new(mnt_default_cache(), &o->keep);
+				if (r >= 0)
+					r = repo_src_keep(vs, o->keep);
+				if (r >= 0)
+					r = vss_view_src_new(vss, (unsigned)found, &view);
 				if (r >= 0) {
 					o->vss = calloc(1, sizeof(*o->vss));
 					if (!o->vss) {
@@ -518,7 +542,7 @@ int mnt_build_shadow(struct mnt_tree *t, const char *shadow_id, char *const *ima
 					*ret_shadow_id = s->copy_id;
 					*ret_set_id = s->set_id;
 					return shadow_tree(t, view, view->name, o->sets[si].vols[vi].drive[0],
-							   s->creation_time);
+							   s->creation_time, NULL);
 				}
 			}
 			vss_volume_free(vss);

@@ -134,6 +134,8 @@ int mnt_vol_fs(struct mnt_vol *v, struct ntfsfs **ret);
 /* One folder per volume of the images, with volume.img, files/, shadows/; by-shadow-id/. */
 int mnt_build_images(struct mnt_tree *t, char *const *images, size_t n);
 /* One folder per snapshot set of the repository, the same per volume. */
+/* Decoded repository chunks kept when no --cache-size is given: a quarter of RAM. */
+uint64_t mnt_default_cache(void);
 int mnt_build_repo(struct mnt_tree *t, const char *repo_dir, const char *passphrase_file, uint64_t cache_size);
 /*
  * expose: the root holds volume.img and files/ of one shadow copy (of images, or captured in a repository).

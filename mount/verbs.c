@@ -13,15 +13,6 @@
 #include "mount-internal.h"
 #include "mount.h"
 
-/* Decoded repository chunks kept by default: a quarter of the memory (at least 128 MiB). */
-static uint64_t default_cache(void)
-{
-	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-	uint64_t ram = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize : 0;
-
-	return ram / 4 > (128ull << 20) ? ram / 4 : 128ull << 20;
-}
-
 /* "256M", "1G", "65536": bytes; -1 if malformed */
 static int parse_size(const char *s, uint64_t *ret)
 {
@@ -59,7 +50,7 @@ int cmd_mount(int argc, char **argv)
 					      { "passphrase-file", required_argument, NULL, OPT_PASS },
 					      { 0 } };
 	struct cli_common c = { 0 };
-	struct mnt_options mo = { .cache_size = default_cache(), .ready_fd = -1 };
+	struct mnt_options mo = { .cache_size = mnt_default_cache(), .ready_fd = -1 };
 	const char *repo_dir = NULL, *pass_file = NULL;
 	char mp[PATH_MAX];
 	struct mnt_tree *t = NULL;

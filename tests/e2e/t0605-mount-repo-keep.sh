@@ -4,8 +4,10 @@
 # it reads with the daemon stopped (kernel passthrough to the kept copy, Linux >=
 # 6.9) and gives the same bytes, by read and by mmap; before it was whole it could
 # not. A volume that does not fit (--cache-size 2M) or with keeping off (0) gives
-# the same bytes. A corrupt chunk gives EIO on every read of its range, the rest is
-# right, and the volume is never handed to the kernel with a hole in its place.
+# the same bytes. `expose --block` of the captured volume keeps it too (loop
+# device, files, passthrough once read whole). A corrupt chunk gives EIO on every
+# read of its range, the rest is right, and the volume is never handed to the
+# kernel with a hole in its place.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_fuse
@@ -30,6 +32,7 @@ cleanup() {
 	[ -n "$pid" ] && kill -CONT "$pid" 2>/dev/null
 	exec 3<&- 2>/dev/null
 	$SR unmount "$T/mnt" 2>/dev/null
+	$SR unexpose K: --root "$T/drives" >/dev/null 2>&1
 	umount "$T/rw" 2>/dev/null
 	rm -rf "$T"
 }
@@ -41,7 +44,8 @@ head -c 24000000 /dev/urandom >"$T/rw/random.bin"
 seq 1 3000000 >"$T/rw/numbers.txt"
 umount "$T/rw" || fail "umount"
 $SR init --repo "$T/r" --quiet || fail "init"
-$SR capture --repo "$T/r" --instance keep C:="$img" --quiet || fail "capture"
+shadow=aaaaaaaa-0000-0000-0000-00000000000c
+$SR capture --repo "$T/r" --instance keep C:="$img",shadow=$shadow --quiet || fail "capture"
 
 pid_of() { getfattr --only-values -n user.shadowrev.pid "$T/mnt" 2>/dev/null; }
 stop_daemon() {
@@ -115,6 +119,24 @@ for size in 2M 0; do
 	assert_eq "$(sha256sum <"$V" | cut -d' ' -f1)" "$want" "volume.img read again with --cache-size $size"
 	$SR unmount "$T/mnt" || fail "unmount"
 done
+
+# expose of the captured volume: decoded once as well; its loop device gives the same bytes, and once read
+# whole its volume.img is handed to the kernel
+R="$T/drives"
+$SR expose $shadow K: --repo "$T/r" --root "$R" --block >"$T/out" || fail "expose of the captured volume"
+dev=$(sed -n 's/^block device \(\/dev\/loop[0-9]*\).*/\1/p' "$T/out")
+[ -b "$dev" ] || fail "no block device printed: $(cat "$T/out")"
+assert_eq "$(sha256sum <"$dev" | cut -d' ' -f1)" "$want" "the loop device of the exposed captured volume"
+[ "$(sha256sum <"$R/K/numbers.txt")" = "$(seq 1 3000000 | sha256sum)" ] || fail "K:/numbers.txt differs"
+pid=$(getfattr --only-values -n user.shadowrev.pid "$R/.shadowrev/mnt/K" 2>/dev/null) || fail "no daemon pid on K:'s mount"
+if [ $pt = 1 ]; then
+	assert_eq "$(read_stopped "$R/.shadowrev/mnt/K/volume.img")" "$want" \
+		"the exposed volume.img, read whole once, then read with the daemon stopped"
+fi
+$SR unexpose K: --root "$R" || fail "unexpose K:"
+pid=
+grep -q " $R/" /proc/mounts && fail "a mount of K: is left"
+losetup -a | grep -q "$R/" && fail "K:'s loop device is left"
 
 # a corrupt chunk: EIO on every read of its range, never a hole of zeros handed to the kernel
 chunk=$(find "$T/r/chunks" -type f -size +100k | sort | head -1)
