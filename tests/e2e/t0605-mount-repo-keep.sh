@@ -4,10 +4,10 @@
 # it reads with the daemon stopped (kernel passthrough to the kept copy, Linux >=
 # 6.9) and gives the same bytes, by read and by mmap; before it was whole it could
 # not. A volume that does not fit (--cache-size 2M) or with keeping off (0) gives
-# the same bytes. `expose --block` of the captured volume keeps it too (loop
-# device, files, passthrough once read whole). A corrupt chunk gives EIO on every
-# read of its range, the rest is right, and the volume is never handed to the
-# kernel with a hole in its place.
+# the same bytes; so do 8 concurrent readers while it is being kept. `expose
+# --block` of the captured volume keeps it too (loop device, files, passthrough
+# once read whole). A corrupt chunk gives EIO on every read of its range, the rest
+# is right, and the volume is never handed to the kernel with a hole in its place.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_fuse
@@ -119,6 +119,45 @@ for size in 2M 0; do
 	assert_eq "$(sha256sum <"$V" | cut -d' ' -f1)" "$want" "volume.img read again with --cache-size $size"
 	$SR unmount "$T/mnt" || fail "unmount"
 done
+
+# 8 concurrent readers on a fresh mount while the chunks are being kept: 4 sequential from different
+# places (decoding ahead, taken over by readers), 4 at random places and lengths; then whole, it passes through
+$SR mount --repo "$T/r" "$T/mnt" || fail "mount --repo (concurrent readers)"
+pid=$(pid_of)
+V=$(vol)
+python3 - "$V" "$T/clean.img" <<'PY' || fail "concurrent reads of a repository volume.img"
+import os, random, sys, threading
+path, clean = sys.argv[1], open(sys.argv[2], "rb").read()
+size, errors = len(clean), []
+def seq(k):
+    fd = os.open(path, os.O_RDONLY)
+    off, n = k * size // 4, (64 << 10) << k % 3
+    while off < size:
+        if os.pread(fd, n, off) != clean[off:off + n]:
+            errors.append("sequential reader %d at %d" % (k, off))
+            return
+        off += n
+    os.close(fd)
+def rnd(k):
+    fd, r = os.open(path, os.O_RDONLY), random.Random(k)
+    for _ in range(300):
+        off, n = r.randrange(size), r.choice((1, 511, 4096, 70000, 1 << 20, 3 << 20))
+        if os.pread(fd, n, off) != clean[off:off + n]:
+            errors.append("random reader %d at %d+%d" % (k, off, n))
+            return
+    os.close(fd)
+ts = [threading.Thread(target=seq, args=(i,)) for i in range(4)] + \
+     [threading.Thread(target=rnd, args=(i,)) for i in range(4)]
+for t in ts: t.start()
+for t in ts: t.join()
+sys.exit("; ".join(errors) if errors else 0)
+PY
+assert_eq "$(sha256sum <"$V" | cut -d' ' -f1)" "$want" "volume.img after the concurrent readers"
+if [ $pt = 1 ]; then
+	assert_eq "$(read_stopped "$V")" "$want" "volume.img read with the daemon stopped after the concurrent readers"
+fi
+$SR unmount "$T/mnt" || fail "unmount"
+pid=
 
 # expose of the captured volume: decoded once as well; its loop device gives the same bytes, and once read
 # whole its volume.img is handed to the kernel
