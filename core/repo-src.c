@@ -437,6 +437,8 @@ static void *decoder(void *userdata)
 				kept_done(p, j, rj);
 			continue;
 		}
+		struct slot *s2 = NULL;
+		int r2 = 0;
 		for (size_t k = 0; k < p->n_slots; k++)
 			if (p->cache[k].queued && (!s || p->cache[k].seq < s->seq))
 				s = &p->cache[k];
@@ -445,12 +447,31 @@ static void *decoder(void *userdata)
 			continue;
 		}
 		s->queued = false;
+		/* and the next one, if both are whole chunks: their IDs checked in one SHA-256 pass */
+		if (chunk_len(p, s->idx) == p->x.chunk_size) {
+			for (size_t k = 0; k < p->n_slots; k++)
+				if (p->cache[k].queued && (!s2 || p->cache[k].seq < s2->seq))
+					s2 = &p->cache[k];
+			if (s2 && chunk_len(p, s2->idx) == p->x.chunk_size)
+				s2->queued = false;
+			else
+				s2 = NULL;
+		}
 		pthread_mutex_unlock(&p->lock);
-		r = vsrc_load(p, s->idx, s->data);
-		if (r < 0)
-			sr_errclear(); /* the reader that wants it will say */
+		if (s2) {
+			struct chunk_ctx *c = ctx_get(p);
+			repo_chunk_load2(&p->repo, c, p->x.digests[s->idx], p->x.digests[s2->idx], s->data, s2->data,
+					 p->x.chunk_size, &r, &r2);
+			ctx_put(p, c);
+		} else {
+			r = vsrc_load(p, s->idx, s->data);
+		}
+		if (r < 0 || r2 < 0)
+			sr_errclear(); /* the reader that wants it decodes it again, and says why */
 		pthread_mutex_lock(&p->lock);
 		slot_done(p, s, r);
+		if (s2)
+			slot_done(p, s2, r2);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
