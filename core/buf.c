@@ -2,6 +2,7 @@
 #include "buf.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,4 +118,43 @@ bool mem_is_zero(const void *buf, size_t n)
 		if (memcmp(p, z, sizeof(z)) != 0)
 			return false;
 	return memcmp(p, z, n) == 0;
+}
+
+struct thread_buf_data {
+	size_t size;
+	uint8_t data[];
+};
+
+_Static_assert(sizeof(pthread_key_t) == sizeof(unsigned), "pthread_key_t is not an unsigned");
+
+void *thread_buf_get(struct thread_buf *tb, size_t size)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct thread_buf_data *b;
+
+	if (!__atomic_load_n(&tb->ready, __ATOMIC_ACQUIRE)) {
+		pthread_key_t k;
+		pthread_mutex_lock(&lock);
+		if (!tb->ready) {
+			if (pthread_key_create(&k, free) != 0) {
+				pthread_mutex_unlock(&lock);
+				return NULL;
+			}
+			tb->key = (unsigned)k;
+			__atomic_store_n(&tb->ready, true, __ATOMIC_RELEASE);
+		}
+		pthread_mutex_unlock(&lock);
+	}
+	b = pthread_getspecific((pthread_key_t)tb->key);
+	if (b && b->size >= size)
+		return b->data;
+	free(b);
+	(void)pthread_setspecific((pthread_key_t)tb->key, NULL);
+	b = malloc(sizeof(*b) + size);
+	if (!b || pthread_setspecific((pthread_key_t)tb->key, b) != 0) {
+		free(b);
+		return NULL;
+	}
+	b->size = size;
+	return b->data;
 }

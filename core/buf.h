@@ -32,6 +32,21 @@ void buf_free(struct buf *b);
 /* Are all n bytes at p zero? (Compared a 4 KiB page at a time.) */
 bool mem_is_zero(const void *p, size_t n);
 
+/*
+ * Scratch space of the calling thread, reused from call to call (a fresh
+ * large malloc per request is an mmap, page faults and cleared pages every
+ * time): at least size bytes, valid until the thread's next call with the
+ * same tb, freed when the thread exits. NULL if out of memory. Each user has
+ * its own static struct thread_buf (THREAD_BUF_INIT), so that layers do not
+ * clobber each other's.
+ */
+struct thread_buf {
+	bool ready;   /* key made (atomic) */
+	unsigned key; /* a pthread_key_t (buf.h stays free of pthread.h) */
+};
+#define THREAD_BUF_INIT { false, 0 }
+void *thread_buf_get(struct thread_buf *tb, size_t size);
+
 /* A growable array of fixed-size elements. */
 #define VEC(type)                 \
 	struct {                  \

@@ -649,54 +649,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 #define ZEROS_LEN (1u << 20)
 static int zero_fd = -1; /* a memfd of ZEROS_LEN bytes, all hole; -1: zeros are read into the buffer */
 
-/*
- * Each worker thread keeps its read buffer: a fresh 1 MiB malloc per request
- * is an mmap, page faults and cleared pages every time. Freed when libfuse
- * retires the thread.
- */
-struct tbuf {
-	uint8_t *data;
-	size_t size;
-};
-static pthread_key_t tbuf_key;
-static pthread_once_t tbuf_once = PTHREAD_ONCE_INIT;
+/* Each worker thread keeps its read buffer (core/buf.h), of at least 1 MiB so that it is rarely made again. */
+static struct thread_buf tbuf = THREAD_BUF_INIT;
 
-static void tbuf_free(void *p)
-{
-	struct tbuf *b = p;
-
-	free(b->data);
-	free(b);
-}
-
-static void tbuf_init(void)
-{
-	(void)pthread_key_create(&tbuf_key, tbuf_free);
-}
-
-/* This thread's buffer of at least size bytes (valid until its next call), or NULL. */
 static uint8_t *tbuf_get(size_t size)
 {
-	struct tbuf *b;
-
-	(void)pthread_once(&tbuf_once, tbuf_init);
-	b = pthread_getspecific(tbuf_key);
-	if (!b) {
-		b = calloc(1, sizeof(*b));
-		if (!b || pthread_setspecific(tbuf_key, b) != 0) {
-			free(b);
-			return NULL;
-		}
-	}
-	if (b->size < size) {
-		uint8_t *d = malloc(MAX(size, (size_t)(1u << 20)));
-		if (!d)
-			return NULL;
-		free(b->data);
-		b->data = d;
-		b->size = MAX(size, (size_t)(1u << 20));
-	}
-	return b->data;
+	return thread_buf_get(&tbuf, MAX(size, (size_t)(1u << 20)));
 }
 
 /* Does extent x continue piece b (the last one of the reply)? Zeros are a run of zero_fd from 0. */

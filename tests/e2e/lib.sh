@@ -144,3 +144,40 @@ print("allocated clusters compared: %d, differing: %d" % (used, bad), file=sys.s
 sys.exit(1 if bad or not used else 0)
 PY
 }
+
+# fuse_passthrough: does this kernel have FUSE passthrough (Linux >= 6.9, CONFIG_FUSE_PASSTHROUGH)?
+fuse_passthrough() {
+	local kmaj kmin
+	read -r kmaj kmin _ < <(uname -r | tr '.-' '  ')
+	[ "$kmaj" -gt 6 ] || { [ "$kmaj" = 6 ] && [ "$kmin" -ge 9 ]; } || return 1
+	! { [ -r /proc/config.gz ] && ! zcat /proc/config.gz | grep -q '^CONFIG_FUSE_PASSTHROUGH=y'; }
+}
+
+# mount_pid MOUNTPOINT: the pid of the shadowrev daemon serving it
+mount_pid() { getfattr --only-values -n user.shadowrev.pid "$1" 2>/dev/null; }
+
+# stop_daemon PID: SIGSTOP, and wait until every thread has stopped (a thread still running could take a
+# request, and the reader would wait for its answer unkillably); kill -CONT PID after
+stop_daemon() {
+	local i s
+	kill -STOP "$1"
+	for i in $(seq 200); do
+		s=$(cat /proc/"$1"/task/*/stat | awk '{ print $3 }' | sort -u)
+		[ "$s" = T ] && return 0
+		sleep 0.05
+	done
+	kill -CONT "$1"
+	fail "the daemon did not stop"
+}
+
+# corrupt_chunk FILE: flip 64 bytes in the middle of a chunk file
+corrupt_chunk() {
+	python3 - "$1" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+for i in range(len(b) // 2, len(b) // 2 + 64):
+    b[i] ^= 0xff
+open(p, "wb").write(b)
+PY
+}

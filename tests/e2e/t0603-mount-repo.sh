@@ -77,14 +77,7 @@ $SR unmount "$T/mnt" || fail "unmount"
 # a corrupt chunk: EIO where it is used, everything else readable and right
 chunk=$(find "$T/r/chunks" -type f -size +100k | sort | head -1)
 [ -n "$chunk" ] || fail "no chunk file"
-python3 - "$chunk" <<'PY'
-import sys
-p = sys.argv[1]
-b = bytearray(open(p, "rb").read())
-for i in range(len(b) // 2, len(b) // 2 + 64):
-    b[i] ^= 0xff
-open(p, "wb").write(b)
-PY
+corrupt_chunk "$chunk"
 $SR mount --repo "$T/r" "$T/mnt" || fail "mount --repo after corruption"
 python3 - "$img" "$V/volume.img" "$T/bitmap" "$cs" <<'PY' || fail "corrupt chunk"
 import errno, os, sys

@@ -12,11 +12,8 @@ need_cmd mkntfs ntfs-3g
 need_cmd ntfs-3g ntfs-3g
 need_cmd sfdisk fdisk
 need_cmd timeout coreutils
-read -r kmaj kmin _ < <(uname -r | tr '.-' '  ')
-[ "$kmaj" -gt 6 ] || { [ "$kmaj" = 6 ] && [ "$kmin" -ge 9 ]; } || skip "FUSE passthrough needs Linux >= 6.9"
-if [ -r /proc/config.gz ] && ! zcat /proc/config.gz | grep -q '^CONFIG_FUSE_PASSTHROUGH=y'; then
-	skip "the kernel is built without CONFIG_FUSE_PASSTHROUGH"
-fi
+need_cmd getfattr attr
+fuse_passthrough || skip "no FUSE passthrough (Linux >= 6.9 with CONFIG_FUSE_PASSTHROUGH)"
 
 img="$T/vol.img"
 disk="$T/disk.img"
@@ -42,28 +39,12 @@ printf 'start=2048, size=2048, type=7\nstart=6144, size=131072, type=7\n' | sfdi
 	fail "sfdisk"
 dd if="$img" of="$disk" bs=1M seek=3 conv=notrunc status=none || fail "dd into the disk image"
 
-pid_of() { getfattr --only-values -n user.shadowrev.pid "$T/mnt" 2>/dev/null; }
-need_cmd getfattr attr
-# SIGSTOP to the daemon, and wait until every thread has stopped: a thread still
-# running could take a request, and the reader would wait for its answer unkillably
-stop_daemon() {
-	local i s
-	kill -STOP "$pid"
-	for i in $(seq 200); do
-		s=$(cat /proc/"$pid"/task/*/stat | awk '{ print $3 }' | sort -u)
-		[ "$s" = T ] && return 0
-		sleep 0.05
-	done
-	kill -CONT "$pid"
-	fail "the daemon did not stop"
-}
-
 # passthrough: the open file reads without the daemon
 $SR mount "$img" "$T/mnt" || fail "mount failed"
-pid=$(pid_of)
+pid=$(mount_pid "$T/mnt")
 [ -n "$pid" ] || fail "no daemon pid on the mount"
 exec 3<"$T/mnt/vol.img/volume.img" || fail "cannot open volume.img"
-stop_daemon
+stop_daemon "$pid"
 got=$(timeout 20 sha256sum <&3 | cut -d' ' -f1) || true
 kill -CONT "$pid"
 exec 3<&-
@@ -100,9 +81,9 @@ a, b = (open(p, "rb") for p in sys.argv[1:3])
 ma = mmap.mmap(a.fileno(), 0, prot=mmap.PROT_READ)
 sys.exit(0 if ma[:] == b.read() else 1)
 PY
-pid=$(pid_of)
+pid=$(mount_pid "$T/mnt")
 exec 3<"$part/volume.img"
-stop_daemon
+stop_daemon "$pid"
 rc=0
 timeout 2 cat <&3 >/dev/null || rc=$?
 kill -CONT "$pid"

@@ -18,11 +18,7 @@ need_cmd timeout coreutils
 need_cmd getfattr attr
 need_cmd python3 python3
 pt=1
-read -r kmaj kmin _ < <(uname -r | tr '.-' '  ')
-[ "$kmaj" -gt 6 ] || { [ "$kmaj" = 6 ] && [ "$kmin" -ge 9 ]; } || pt=0
-if [ -r /proc/config.gz ] && ! zcat /proc/config.gz | grep -q '^CONFIG_FUSE_PASSTHROUGH=y'; then
-	pt=0
-fi
+fuse_passthrough || pt=0
 [ $pt = 1 ] || echo "note: no FUSE passthrough on this kernel: its checks are left out" >&2
 
 img="$T/vol.img"
@@ -47,18 +43,6 @@ $SR init --repo "$T/r" --quiet || fail "init"
 shadow=aaaaaaaa-0000-0000-0000-00000000000c
 $SR capture --repo "$T/r" --instance keep C:="$img",shadow=$shadow --quiet || fail "capture"
 
-pid_of() { getfattr --only-values -n user.shadowrev.pid "$T/mnt" 2>/dev/null; }
-stop_daemon() {
-	local i s
-	kill -STOP "$pid"
-	for i in $(seq 200); do
-		s=$(cat /proc/"$pid"/task/*/stat | awk '{ print $3 }' | sort -u)
-		[ "$s" = T ] && return 0
-		sleep 0.05
-	done
-	kill -CONT "$pid"
-	fail "the daemon did not stop"
-}
 # read_stopped FILE: what reading FILE gives with the daemon stopped ("timeout" if it waits for the daemon)
 read_stopped() {
 	local got
@@ -66,7 +50,7 @@ read_stopped() {
 	sync
 	echo 1 >/proc/sys/vm/drop_caches
 	exec 3<"$1" || fail "cannot open $1"
-	stop_daemon
+	stop_daemon "$pid"
 	got=$(timeout 3 sha256sum <&3) && got=${got%% *} || got=timeout
 	kill -CONT "$pid"
 	exec 3<&-
@@ -76,7 +60,7 @@ vol() { echo "$T/mnt/$(ls "$T/mnt" | grep -v by-shadow-id | head -1)/C/volume.im
 
 # kept: whole after one read, then handed to the kernel
 $SR mount --repo "$T/r" "$T/mnt" || fail "mount --repo"
-pid=$(pid_of)
+pid=$(mount_pid "$T/mnt")
 [ -n "$pid" ] || fail "no daemon pid on the mount"
 V=$(vol)
 [ -f "$V" ] || fail "no volume.img"
@@ -123,7 +107,7 @@ done
 # 8 concurrent readers on a fresh mount while the chunks are being kept: 4 sequential from different
 # places (decoding ahead, taken over by readers), 4 at random places and lengths; then whole, it passes through
 $SR mount --repo "$T/r" "$T/mnt" || fail "mount --repo (concurrent readers)"
-pid=$(pid_of)
+pid=$(mount_pid "$T/mnt")
 V=$(vol)
 python3 - "$V" "$T/clean.img" <<'PY' || fail "concurrent reads of a repository volume.img"
 import os, random, sys, threading
@@ -167,7 +151,7 @@ dev=$(sed -n 's/^block device \(\/dev\/loop[0-9]*\).*/\1/p' "$T/out")
 [ -b "$dev" ] || fail "no block device printed: $(cat "$T/out")"
 assert_eq "$(sha256sum <"$dev" | cut -d' ' -f1)" "$want" "the loop device of the exposed captured volume"
 [ "$(sha256sum <"$R/K/numbers.txt")" = "$(seq 1 3000000 | sha256sum)" ] || fail "K:/numbers.txt differs"
-pid=$(getfattr --only-values -n user.shadowrev.pid "$R/.shadowrev/mnt/K" 2>/dev/null) || fail "no daemon pid on K:'s mount"
+pid=$(mount_pid "$R/.shadowrev/mnt/K") || fail "no daemon pid on K:'s mount"
 if [ $pt = 1 ]; then
 	assert_eq "$(read_stopped "$R/.shadowrev/mnt/K/volume.img")" "$want" \
 		"the exposed volume.img, read whole once, then read with the daemon stopped"
@@ -180,18 +164,11 @@ losetup -a | grep -q "$R/" && fail "K:'s loop device is left"
 # a corrupt chunk: EIO on every read of its range, never a hole of zeros handed to the kernel
 chunk=$(find "$T/r/chunks" -type f -size +100k | sort | head -1)
 [ -n "$chunk" ] || fail "no chunk file"
-python3 - "$chunk" <<'PY'
-import sys
-p = sys.argv[1]
-b = bytearray(open(p, "rb").read())
-for i in range(len(b) // 2, len(b) // 2 + 64):
-    b[i] ^= 0xff
-open(p, "wb").write(b)
-PY
+corrupt_chunk "$chunk"
 # kept (default) and through the slots (--cache-size 0, decoded ahead in pairs): the same ranges fail
 for cache in "" 0; do
 	$SR mount --repo "$T/r" ${cache:+--cache-size $cache} "$T/mnt" || fail "mount --repo after corruption"
-	pid=$(pid_of)
+	pid=$(mount_pid "$T/mnt")
 	V=$(vol)
 	python3 - "$V" "$T/clean.img" "$T/eio${cache:-keep}" <<'PY' || fail "corrupt chunk (--cache-size ${cache:-default})"
 import errno, os, sys

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,9 +181,41 @@ static void test_vec(void)
 	}
 }
 
+static struct thread_buf tb_a = THREAD_BUF_INIT, tb_b = THREAD_BUF_INIT;
+
+static void *other_thread(void *u)
+{
+	uint8_t *p = thread_buf_get(&tb_a, 4096);
+
+	if (p)
+		memset(p, 0x77, 4096);
+	*(uint8_t **)u = p;
+	return NULL;
+}
+
+static void test_thread_buf(void)
+{
+	uint8_t *a = thread_buf_get(&tb_a, 1000), *b = thread_buf_get(&tb_b, 1000), *a2, *big, *o = NULL;
+	pthread_t t;
+
+	ok(a && b && a != b, "two users get two buffers");
+	memset(a, 0x11, 1000);
+	memset(b, 0x22, 1000);
+	a2 = thread_buf_get(&tb_a, 500);
+	ok(a2 == a && a2[0] == 0x11 && a2[999] == 0x11, "the same buffer again for a smaller size, bytes kept");
+	ok(b[0] == 0x22 && b[999] == 0x22, "the other user's bytes untouched");
+	big = thread_buf_get(&tb_a, 3u << 20);
+	ok(big != NULL, "grown to 3 MiB");
+	memset(big, 0x33, 3u << 20); /* ASan: the whole size is there */
+	ok(pthread_create(&t, NULL, other_thread, &o) == 0 && pthread_join(t, NULL) == 0, "another thread");
+	ok(o != NULL && o != big, "another thread gets its own buffer");
+	ok(big[0] == 0x33 && big[(3u << 20) - 1] == 0x33, "this thread's bytes untouched by it");
+}
+
 int main(void)
 {
 	test_basic();
+	test_thread_buf();
 	test_random_vs_snprintf();
 	test_vec();
 	return tap_done();
