@@ -209,7 +209,8 @@ static const struct cli_verb verbs[] = {
 	  "  --passphrase-file F   passphrase of an encrypted repository\n"
 	  "  --foreground, -f      stay in the foreground\n"
 	  "  --cache-size N        decoded repository chunks kept in memory, for all\n"
-	  "                        volumes (default: a quarter of RAM; 0: none kept)\n"
+	  "                        volumes (default: a quarter of the memory available\n"
+	  "                        at mount time; 0: none kept)\n"
 	  "  --threads N           FUSE worker threads (default 8)\n"
 	  "  --allow-other         let other users read it (FUSE allow_other)\n"
 	  "  --system-files        show $MFT, $Bitmap... in the root of files/\n" },

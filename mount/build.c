@@ -414,13 +414,28 @@ int mnt_build_repo(struct mnt_tree *t, const char *repo_dir, const char *passphr
 
 /* expose: one shadow copy */
 
-/* Decoded repository chunks kept by default: a quarter of the memory (at least 128 MiB). */
+/*
+ * Decoded repository chunks kept by default: a quarter of the memory available
+ * when the daemon starts (MemAvailable; the machine's memory where it cannot
+ * be read), at least 128 MiB. Kept chunks are shared memory: they leave only
+ * to swap, so several mounts must not each count on all of it.
+ */
 uint64_t mnt_default_cache(void)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-	uint64_t ram = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize : 0;
+	uint64_t mem = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize : 0;
+	unsigned long long kib;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "re");
 
-	return ram / 4 > (128ull << 20) ? ram / 4 : 128ull << 20;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) {
+			mem = (uint64_t)kib << 10;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return mem / 4 > (128ull << 20) ? mem / 4 : 128ull << 20;
 }
 
 /* keep: where view keeps its decoded chunks (a captured volume), or NULL */

@@ -134,7 +134,7 @@ int mnt_vol_fs(struct mnt_vol *v, struct ntfsfs **ret);
 /* One folder per volume of the images, with volume.img, files/, shadows/; by-shadow-id/. */
 int mnt_build_images(struct mnt_tree *t, char *const *images, size_t n);
 /* One folder per snapshot set of the repository, the same per volume. */
-/* Decoded repository chunks kept when no --cache-size is given: a quarter of RAM. */
+/* Decoded repository chunks kept when no --cache-size is given (a quarter of the memory available). */
 uint64_t mnt_default_cache(void);
 int mnt_build_repo(struct mnt_tree *t, const char *repo_dir, const char *passphrase_file, uint64_t cache_size);
 /*
