@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "hashmap.h"
 #include "io.h"
 #include "log.h"
 #include "macro.h"
@@ -113,6 +114,7 @@ struct vsrc {
 	uint64_t k_missing_bytes;
 	uint64_t kq[KQ_MAX]; /* chunks K_QUEUED to decode ahead, oldest first */
 	size_t kq_head, kq_n;
+	struct u64map by_id; /* a stored chunk's first 8 bytes of ID -> its first index (keeping; cap 0: none) */
 };
 
 static void vsrc_free(struct vsrc *p)
@@ -134,6 +136,7 @@ static void vsrc_free(struct vsrc *p)
 	if (p->keep)
 		close(p->kfd);
 	free(p->kst);
+	u64map_free(&p->by_id);
 	repo_index_free(&p->x);
 	crypto_wipe(&p->repo.keys, sizeof(p->repo.keys));
 	free(p->repo.dir);
@@ -177,6 +180,14 @@ static size_t chunk_len(const struct vsrc *p, uint64_t i)
 	return (size_t)MIN((uint64_t)p->x.chunk_size, p->x.size - i * p->x.chunk_size);
 }
 
+static int kept_ref(void *userdata, const uint8_t id[CRYPTO_DIGEST_SIZE], uint64_t off, size_t len, void *dst);
+
+/* The reader for the chunks composites reference: from the kept copy where they are there (keeping). */
+static chunk_ref_fn ref_reader(const struct vsrc *p)
+{
+	return p->by_id.cap ? kept_ref : NULL;
+}
+
 /* Decode chunk i into out (chunk_len() bytes); a failure names the bytes it covers. */
 static int vsrc_load(struct vsrc *p, uint64_t i, uint8_t *out)
 {
@@ -185,7 +196,7 @@ static int vsrc_load(struct vsrc *p, uint64_t i, uint8_t *out)
 	size_t clen = chunk_len(p, i), n = 0;
 	int r;
 
-	r = repo_chunk_load(&p->repo, c, p->x.digests[i], out, clen, &n);
+	r = repo_chunk_load_via(&p->repo, c, p->x.digests[i], out, clen, &n, ref_reader(p), p);
 	ctx_put(p, c);
 	if (r >= 0 && n != clen)
 		r = sr_fail(-EBADMSG, "chunk has %zu bytes, the index wants %zu", n, clen);
@@ -333,7 +344,7 @@ static void kept_load2(struct vsrc *p, uint64_t i, uint64_t j, int *ret_i, int *
 		return;
 	}
 	c = ctx_get(p);
-	repo_chunk_load2(&p->repo, c, p->x.digests[i], p->x.digests[j], b, b + cs, cs, ret_i, ret_j);
+	repo_chunk_load2(&p->repo, c, p->x.digests[i], p->x.digests[j], b, b + cs, cs, ret_i, ret_j, ref_reader(p), p);
 	ctx_put(p, c);
 	if (*ret_i >= 0)
 		*ret_i = kept_put(p, i, b);
@@ -370,6 +381,32 @@ static void kept_done(struct vsrc *p, uint64_t i, int r)
 		p->k_missing_bytes -= clen;
 	}
 	pthread_cond_broadcast(&p->loaded);
+}
+
+/*
+ * A composite's reference to a chunk of this volume that is kept: read from
+ * the kept copy (checked against its ID when it was kept; the composite's ID
+ * covers the result too) instead of reading and decoding that chunk again.
+ * -ENOENT: not here, the chunk is read as usual. Called outside the lock.
+ */
+static int kept_ref(void *userdata, const uint8_t id[CRYPTO_DIGEST_SIZE], uint64_t off, size_t len, void *dst)
+{
+	struct vsrc *p = userdata;
+	uint64_t key;
+	uint32_t k;
+	bool present;
+
+	memcpy(&key, id, sizeof(key));
+	if (!u64map_get(&p->by_id, key, &k) || memcmp(p->x.digests[k], id, CRYPTO_DIGEST_SIZE) != 0)
+		return -ENOENT;
+	if (off > chunk_len(p, k) || len > chunk_len(p, k) - off)
+		return -ENOENT; /* read as usual, and said to lie outside it */
+	pthread_mutex_lock(&p->lock);
+	present = p->kst[k] == K_PRESENT;
+	pthread_mutex_unlock(&p->lock);
+	if (!present || pread_full(p->kfd, dst, len, (uint64_t)k * p->x.chunk_size + off) < 0)
+		return -ENOENT;
+	return 0;
 }
 
 static void *decoder(void *userdata)
@@ -430,7 +467,7 @@ static void *decoder(void *userdata)
 		if (s2) {
 			struct chunk_ctx *c = ctx_get(p);
 			repo_chunk_load2(&p->repo, c, p->x.digests[s->idx], p->x.digests[s2->idx], s->data, s2->data,
-					 p->x.chunk_size, &r, &r2);
+					 p->x.chunk_size, &r, &r2, NULL, NULL);
 			ctx_put(p, c);
 		} else {
 			r = vsrc_load(p, s->idx, s->data);
@@ -502,12 +539,17 @@ static void read_ahead(struct vsrc *p, uint64_t i, uint64_t *from, uint64_t *to)
 			continue;
 		if (p->keep && p->kst[j] != K_ABSENT)
 			continue;
-		if (p->keep && p->kq_n < KQ_MAX && decoders_start(p) && keep_reserve(p->keep, chunk_len(p, j))) {
+		if (p->keep && p->kq_n == KQ_MAX) {
+			st->queued = j; /* the queue is full (of chunks readers took, mostly): this one later */
+			break;
+		}
+		if (p->keep && decoders_start(p) && keep_reserve(p->keep, chunk_len(p, j))) {
 			p->kst[j] = K_QUEUED;
 			p->kq[(p->kq_head + p->kq_n++) % KQ_MAX] = j;
 			queued = true;
 			continue;
 		}
+		/* not kept (no room): decoded ahead into a slot */
 		if (slot_find(p, j))
 			continue;
 		if (!decoders_start(p) || !(s = slot_victim(p, true)) || !slot_take(p, s, j, true))
@@ -959,6 +1001,8 @@ static int vsrc_keep(struct vsrc *p, struct repo_keep *k)
 {
 	_cleanup_close_ int fd = -1;
 	uint64_t missing = 0, missing_bytes = 0;
+	struct u64map by_id;
+	bool map_ok = true;
 	uint8_t *kst;
 
 	if (p->keep || p->x.size == 0)
@@ -971,16 +1015,28 @@ static int vsrc_keep(struct vsrc *p, struct repo_keep *k)
 	kst = calloc((size_t)p->x.count, 1);
 	if (!kst)
 		return -ENOMEM;
-	for (uint64_t i = 0; i < p->x.count; i++)
-		if (!chunk_digest_is_zero(p->x.digests[i])) {
-			missing++;
-			missing_bytes += chunk_len(p, i);
+	u64map_init(&by_id);
+	for (uint64_t i = 0; i < p->x.count; i++) {
+		uint64_t key;
+		uint32_t first;
+		if (chunk_digest_is_zero(p->x.digests[i]))
+			continue;
+		missing++;
+		missing_bytes += chunk_len(p, i);
+		/* for composites' references (kept_ref); without the map they are decoded again, as without keeping */
+		memcpy(&key, p->x.digests[i], sizeof(key));
+		if (map_ok && i <= UINT32_MAX && key < UINT64_MAX - 1 && !u64map_get(&by_id, key, &first) &&
+		    u64map_put(&by_id, key, (uint32_t)i) < 0) {
+			u64map_free(&by_id);
+			map_ok = false;
 		}
+	}
 	pthread_mutex_lock(&p->lock);
 	p->kfd = TAKE_FD(fd);
 	p->kst = kst;
 	p->k_missing = missing;
 	p->k_missing_bytes = missing_bytes;
+	p->by_id = by_id;
 	p->keep = k;
 	pthread_mutex_unlock(&p->lock);
 	return 0;

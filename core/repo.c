@@ -770,7 +770,8 @@ int repo_chunk_load_via(const struct repo *r, struct chunk_ctx *c, const uint8_t
 }
 
 void repo_chunk_load2(const struct repo *r, struct chunk_ctx *c, const uint8_t da[CRYPTO_DIGEST_SIZE],
-		      const uint8_t db[CRYPTO_DIGEST_SIZE], void *out_a, void *out_b, size_t len, int *ret_a, int *ret_b)
+		      const uint8_t db[CRYPTO_DIGEST_SIZE], void *out_a, void *out_b, size_t len, int *ret_a, int *ret_b,
+		      chunk_ref_fn via, void *u)
 {
 	char ha[2 * CRYPTO_DIGEST_SIZE + 1], hb[2 * CRYPTO_DIGEST_SIZE + 1];
 	uint8_t ga[CRYPTO_DIGEST_SIZE], gb[CRYPTO_DIGEST_SIZE], fa, fb;
@@ -779,10 +780,10 @@ void repo_chunk_load2(const struct repo *r, struct chunk_ctx *c, const uint8_t d
 
 	hex_format(da, CRYPTO_DIGEST_SIZE, ha);
 	hex_format(db, CRYPTO_DIGEST_SIZE, hb);
-	*ret_a = load_unchecked(r, c, da, ha, out_a, len, &na, &fa, NULL, NULL);
+	*ret_a = load_unchecked(r, c, da, ha, out_a, len, &na, &fa, via, u);
 	if (*ret_a >= 0 && na != len)
 		*ret_a = sr_fail(-EBADMSG, "chunk %.16s has %zu bytes, %zu wanted", ha, na, len);
-	*ret_b = load_unchecked(r, c, db, hb, out_b, len, &nb, &fb, NULL, NULL);
+	*ret_b = load_unchecked(r, c, db, hb, out_b, len, &nb, &fb, via, u);
 	if (*ret_b >= 0 && nb != len)
 		*ret_b = sr_fail(-EBADMSG, "chunk %.16s has %zu bytes, %zu wanted", hb, nb, len);
 	if (*ret_a >= 0 && *ret_b >= 0)

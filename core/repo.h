@@ -123,11 +123,12 @@ int repo_chunk_load_via(const struct repo *r, struct chunk_ctx *c, const uint8_t
 /*
  * Two chunks that both expand to len bytes (two whole chunks of a volume),
  * loaded at once: their IDs are checked with two SHA-256 streams interleaved.
- * *ret_a and *ret_b get what repo_chunk_load() would return for each (a chunk
- * of another length fails); the error detail left is the last failure's.
+ * *ret_a and *ret_b get what repo_chunk_load_via() would return for each (a
+ * chunk of another length fails); the error detail left is the last failure's.
  */
 void repo_chunk_load2(const struct repo *r, struct chunk_ctx *c, const uint8_t da[CRYPTO_DIGEST_SIZE],
-		      const uint8_t db[CRYPTO_DIGEST_SIZE], void *out_a, void *out_b, size_t len, int *ret_a, int *ret_b);
+		      const uint8_t db[CRYPTO_DIGEST_SIZE], void *out_a, void *out_b, size_t len, int *ret_a, int *ret_b,
+		      chunk_ref_fn ref, void *u);
 /*
  * The chunks a stored chunk references: none (*ret_n = 0) for a plain chunk, the distinct IDs of its recipe
  * for a composite (malloc'ed into *ret). -ENOENT if the chunk is not there, -EBADMSG if it is corrupt.

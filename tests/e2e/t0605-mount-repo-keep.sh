@@ -38,10 +38,15 @@ mkntfs -q -F -f -L keep "$img" >/dev/null 2>&1 || fail "mkntfs"
 ntfs-3g "$img" "$T/rw" || fail "ntfs-3g rw mount"
 head -c 24000000 /dev/urandom >"$T/rw/random.bin"
 seq 1 3000000 >"$T/rw/numbers.txt"
+# the same numbers 777 bytes further on: composite chunks whose references are compressed chunks, read from
+# the kept copy once those are kept
+{ head -c 777 /dev/zero | tr '\0' x; seq 1 3000000; } >"$T/rw/shifted.txt"
 umount "$T/rw" || fail "umount"
 $SR init --repo "$T/r" --quiet || fail "init"
 shadow=aaaaaaaa-0000-0000-0000-00000000000c
-$SR capture --repo "$T/r" --instance keep C:="$img",shadow=$shadow --quiet || fail "capture"
+$SR capture --repo "$T/r" --instance keep C:="$img",shadow=$shadow --json >"$T/cap.json" || fail "capture"
+comps=$(sed -n 's/.*"composite_chunks": *\([0-9]*\).*/\1/p' "$T/cap.json" | tail -1)
+[ "${comps:-0}" -gt 0 ] || fail "the shifted copy gave no composite chunks: $(cat "$T/cap.json")"
 
 # read_stopped FILE: what reading FILE gives with the daemon stopped ("timeout" if it waits for the daemon)
 read_stopped() {
@@ -92,6 +97,8 @@ for flags in (os.O_WRONLY, os.O_RDWR):
 PY
 [ "$(ntfscat -f "$T/clean.img" /numbers.txt | sha256sum)" = "$(seq 1 3000000 | sha256sum)" ] ||
 	fail "numbers.txt differs in the kept volume"
+[ "$(ntfscat -f "$T/clean.img" /shifted.txt | sha256sum)" = "$(ntfscat -f "$img" /shifted.txt | sha256sum)" ] ||
+	fail "shifted.txt (composite chunks) differs in the kept volume"
 $SR unmount "$T/mnt" || fail "unmount"
 pid=
 

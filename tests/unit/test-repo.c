@@ -193,15 +193,15 @@ static void test_composite(const char *pass)
 		static uint8_t a[65536], b2[65536];
 		uint8_t id_s[32], id_f[32];
 		int ra = 1, rb = 1;
-		repo_chunk_load2(r, c, id_c, id_t, a, b2, sizeof(a), &ra, &rb);
+		repo_chunk_load2(r, c, id_c, id_t, a, b2, sizeof(a), &ra, &rb, NULL, NULL);
 		ok(ra == 0 && rb == 0, "load2 of a composite and a plain chunk");
 		is_mem(a, want, sizeof(want), "load2: the composite's bytes");
 		is_mem(b2, text, sizeof(text), "load2: the plain chunk's bytes");
-		repo_chunk_load2(r, c, id_r, id_c, a, b2, sizeof(a), &ra, &rb);
+		repo_chunk_load2(r, c, id_r, id_c, a, b2, sizeof(a), &ra, &rb, NULL, NULL);
 		ok(ra == 0 && rb == 0 && !memcmp(a, rnd, sizeof(rnd)) && !memcmp(b2, want, sizeof(want)),
 		   "load2 of a raw chunk and a composite");
 		put_plain(r, c, text, 1000, id_s);
-		repo_chunk_load2(r, c, id_s, id_t, a, b2, sizeof(a), &ra, &rb);
+		repo_chunk_load2(r, c, id_s, id_t, a, b2, sizeof(a), &ra, &rb, NULL, NULL);
 		ok(ra == -EBADMSG && rb == 0 && !memcmp(b2, text, sizeof(text)), "load2: a chunk of another length fails alone");
 		/* text's envelope under another ID: only the ID check can tell */
 		{
@@ -213,10 +213,10 @@ static void test_composite(const char *pass)
 			repo_chunk_put(r, id_f, env, len);
 			free(env);
 		}
-		repo_chunk_load2(r, c, id_t, id_f, a, b2, sizeof(a), &ra, &rb);
+		repo_chunk_load2(r, c, id_t, id_f, a, b2, sizeof(a), &ra, &rb, NULL, NULL);
 		ok(ra == 0 && rb == -EBADMSG, "load2: a chunk that does not match its ID fails alone");
 		is_int(repo_chunk_load(r, c, id_f, a, sizeof(a), &gl), -EBADMSG, "the same chunk one by one");
-		repo_chunk_load2(r, c, id_f, id_f, a, b2, sizeof(a), &ra, &rb);
+		repo_chunk_load2(r, c, id_f, id_f, a, b2, sizeof(a), &ra, &rb, NULL, NULL);
 		ok(ra == -EBADMSG && rb == -EBADMSG, "load2: both bad");
 	}
 
@@ -243,7 +243,7 @@ static void test_composite(const char *pass)
 		{
 			static uint8_t a[65536], b2[65536];
 			int ra = 1, rb = 1;
-			repo_chunk_load2(r, c, id_t, id_c, a, b2, sizeof(a), &ra, &rb);
+			repo_chunk_load2(r, c, id_t, id_c, a, b2, sizeof(a), &ra, &rb, NULL, NULL);
 			ok(ra == 0 && rb == -EBADMSG && !memcmp(a, text, sizeof(text)),
 			   "load2: a composite with a flipped byte in a reference fails alone");
 		}
