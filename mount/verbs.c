@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/cli.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "mount-internal.h"
 #include "mount.h"
@@ -131,6 +132,19 @@ int cmd_mount(int argc, char **argv)
 	if (r > 0) {
 		/* the parent: the child reported that the mount serves, or why not */
 		mnt_tree_free(t);
+		if (parent_exit == EXIT_OK && c.json) {
+			struct json j;
+			pid_t pid = 0;
+			(void)mnt_probe(mp, &pid);
+			json_init(&j, stdout, true);
+			json_obj_begin(&j);
+			json_kstr(&j, "mountpoint", mp);
+			json_ku64(&j, "pid", (uint64_t)pid);
+			json_kstr(&j, "source", argc - optind > 1 ? "images" : "repository");
+			json_ku64(&j, "cache_size", argc - optind > 1 ? 0 : mo.cache_size);
+			json_obj_end(&j);
+			json_end(&j);
+		}
 		return parent_exit;
 	}
 	r = mnt_serve(t, mp, &mo);

@@ -64,9 +64,15 @@ read_stopped() {
 vol() { echo "$T/mnt/$(ls "$T/mnt" | grep -v by-shadow-id | head -1)/C/volume.img"; }
 
 # kept: whole after one read, then handed to the kernel
-$SR mount --repo "$T/r" "$T/mnt" || fail "mount --repo"
+$SR mount --repo "$T/r" --json "$T/mnt" >"$T/mount.json" || fail "mount --repo"
 pid=$(mount_pid "$T/mnt")
 [ -n "$pid" ] || fail "no daemon pid on the mount"
+python3 - "$T/mount.json" "$T/mnt" "$pid" <<'PY' || fail "mount --json: $(cat "$T/mount.json")"
+import json, os, sys
+j = json.load(open(sys.argv[1]))
+sys.exit(0 if j["mountpoint"] == os.path.realpath(sys.argv[2]) and j["pid"] == int(sys.argv[3]) and
+         j["source"] == "repository" and j["cache_size"] > 0 else 1)
+PY
 V=$(vol)
 [ -f "$V" ] || fail "no volume.img"
 if [ $pt = 1 ]; then
