@@ -339,6 +339,14 @@ static void virtual_stat(struct mnt_tree *t, struct mnt_node *n, struct stat *st
 	case MNT_IMG:
 		st->st_mode = S_IFREG | 0444;
 		st->st_nlink = 1;
+		/*
+		 * Readers that size their reads by st_blksize (cat, cp) read 4 MiB at
+		 * a time: with direct I/O the kernel sends the pieces of one read as
+		 * parallel requests, and the worker threads copy them at once (1 GiB
+		 * shadow copies, medians of 15 against 1 MiB: mostly zeros 0.153 ->
+		 * 0.130 s, mostly image bytes 0.205 -> 0.189 s).
+		 */
+		st->st_blksize = 4 << 20;
 		st->st_size = (off_t)n->vol->size;
 		st->st_blocks = (blkcnt_t)((n->vol->size + 511) / 512);
 		break;
