@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,6 +395,175 @@ static void test_repo(void)
 	(void)!system(path);
 }
 
+/*
+ * Keeping (repo_src_keep): against the bytes the volume was made of. A kept
+ * volume reads the same from 4 threads at once; src_map() gives extents of
+ * the memfd, and the whole volume as one once every stored chunk was read;
+ * with too little room it reads the same through the slots; a corrupt chunk
+ * fails its range every time and the volume never becomes whole.
+ */
+#define KCS 65536
+#define KN 48
+
+struct kread {
+	struct src *s;
+	const uint8_t *want;
+	unsigned seed;
+	int bad;
+};
+
+static void *keep_reader(void *u)
+{
+	struct kread *k = u;
+	uint8_t *buf = malloc(3 * KCS);
+
+	for (int i = 0; buf && i < 400; i++) {
+		size_t off, len;
+		k->seed = k->seed * 1103515245 + 12345;
+		off = (k->seed >> 4) % (KN * KCS);
+		len = 1 + (k->seed >> 7) % (3 * KCS);
+		len = off + len > KN * KCS ? KN * KCS - off : len;
+		if (src_pread(k->s, buf, len, off) < 0 || memcmp(buf, k->want + off, len) != 0)
+			k->bad++;
+	}
+	free(buf);
+	return NULL;
+}
+
+static void test_keep(void)
+{
+	char dir[] = "/tmp/test-keep.XXXXXX", path[600];
+	struct repo_init_opts o = { .chunk_size = KCS };
+	struct repo *r = NULL;
+	struct repo_manifest m = { 0 }, *sets = NULL;
+	struct repo_volume v = { .name = "C:", .disk = -1, .size = KN * KCS, .fs = "raw" };
+	struct repo_index x = { .chunk_size = KCS, .size = KN * KCS, .count = KN };
+	uint8_t *want = calloc(KN, KCS), *env = malloc(chunk_encode_bound(KCS)), *got = malloc(KN * KCS);
+	struct chunk_ctx *c;
+	struct repo_keep *big, *small;
+	struct src *s;
+	struct src_extent e;
+	size_t n = 0, len;
+	uint8_t bad_id[32];
+
+	ok(mkdtemp(dir) != NULL, "tmp dir");
+	is_int(repo_init(dir, &o), 0, "init");
+	is_int(repo_open(dir, NULL, &r), 0, "open");
+	chunk_ctx_new(3, &c);
+	x.digests = calloc(KN, 32);
+	/* chunks: every 5th all zeros (never stored), text, random, and two repeats */
+	for (size_t i = 0; i < KN; i++) {
+		uint8_t *p = want + i * KCS;
+		if (i % 5 == 4)
+			continue;
+		if (i % 3 == 0)
+			for (size_t j = 0; j < KCS; j++)
+				p[j] = (uint8_t)"keep me "[(i + j) % 8];
+		else
+			crypto_random(p, KCS);
+		if (i == 40 || i == 41)
+			memcpy(p, want + KCS, KCS);
+		chunk_digest(NULL, p, KCS, x.digests[i]);
+		chunk_encode(c, NULL, p, KCS, env, &len);
+		repo_chunk_put(r, x.digests[i], env, len);
+	}
+	memcpy(bad_id, x.digests[7], 32);
+	snprintf(path, sizeof(path), "%s/indexes/k", dir);
+	mkdir(path, 0700);
+	v.index = "k/0.fidx";
+	is_int(repo_index_write(r, v.index, &x, v.index_sha256), 0, "index");
+	guid_parse("11111111-2222-3333-4444-5555555555ee", &m.set_id);
+	m.instance = "k";
+	m.chunk_size = KCS;
+	m.vols = &v;
+	m.n_vols = 1;
+	is_int(repo_set_commit(r, &m), 0, "commit");
+	is_int(repo_sets_load(r, &sets, &n), 0, "sets");
+
+	/* room for all of it */
+	is_int(repo_keep_new(64u << 20, &big), 0, "keep budget");
+	is_int(repo_volume_src_new(r, &sets[0], 0, &s), 0, "source");
+	is_int(repo_src_keep(s, big), 0, "keep");
+	ok(repo_src_keeps_all(s, big), "fits");
+	is_int(src_map(s, 0, KN * KCS, &e), 0, "map before any read");
+	ok(!(e.kind == SRC_EXTENT_FD && e.len == KN * KCS), "not whole before it was read");
+	{
+		struct kread k[4];
+		pthread_t t[4];
+		for (int i = 0; i < 4; i++) {
+			k[i] = (struct kread){ .s = s, .want = want, .seed = 7u + (unsigned)i };
+			pthread_create(&t[i], NULL, keep_reader, &k[i]);
+		}
+		for (int i = 0; i < 4; i++)
+			pthread_join(t[i], NULL);
+		ok(!k[0].bad && !k[1].bad && !k[2].bad && !k[3].bad, "4 threads at random places read the bytes");
+	}
+	is_int(src_map(s, 2 * KCS + 100, KCS, &e), 0, "map of a kept chunk");
+	ok(e.kind == SRC_EXTENT_FD && e.fd_off == 2 * KCS + 100 && e.len >= 1, "an extent of the memfd");
+	is_int(src_map(s, 4 * KCS, KCS, &e), 0, "map of a chunk never stored");
+	ok(e.kind == SRC_EXTENT_ZERO || e.kind == SRC_EXTENT_FD, "zeros (or the memfd's hole)");
+	is_int(src_pread(s, got, KN * KCS, 0), 0, "read it all");
+	ok(memcmp(got, want, KN * KCS) == 0, "all of it right");
+	is_int(src_map(s, 0, KN * KCS, &e), 0, "map once whole");
+	ok(e.kind == SRC_EXTENT_FD && e.fd_off == 0 && e.len == KN * KCS, "the whole volume is one extent of the memfd");
+	memset(got, 0xee, KN * KCS);
+	ok(e.kind == SRC_EXTENT_FD && pread_full(e.fd, got, KN * KCS, 0) == 0 && memcmp(got, want, KN * KCS) == 0,
+	   "the memfd holds the volume, zeros in its holes");
+	src_unref(s);
+	repo_keep_free(big);
+
+	/* room for 3 chunks: the rest through the slots, never whole */
+	is_int(repo_keep_new(3 * KCS, &small), 0, "small budget");
+	is_int(repo_volume_src_new(r, &sets[0], 0, &s), 0, "source");
+	is_int(repo_src_keep(s, small), 0, "keep");
+	ok(!repo_src_keeps_all(s, small), "does not fit");
+	is_int(src_pread(s, got, KN * KCS, 0), 0, "read it all");
+	ok(memcmp(got, want, KN * KCS) == 0, "all of it right, through the slots");
+	is_int(src_map(s, 0, KN * KCS, &e), 0, "map");
+	ok(!(e.kind == SRC_EXTENT_FD && e.len == KN * KCS), "never whole");
+	src_unref(s);
+	repo_keep_free(small);
+
+	/* chunk 7 corrupt: its range fails, every time; the rest reads; never whole */
+	{
+		FILE *f;
+		repo_chunk_path(r, bad_id, path, sizeof(path));
+		f = fopen(path, "r+b");
+		fseek(f, 40000, SEEK_SET);
+		fputc(fgetc(f) ^ 0x40, f);
+		fclose(f);
+	}
+	is_int(repo_keep_new(64u << 20, &big), 0, "keep budget");
+	is_int(repo_volume_src_new(r, &sets[0], 0, &s), 0, "source");
+	is_int(repo_src_keep(s, big), 0, "keep");
+	for (int round = 0; round < 2; round++) {
+		int fails = 0, wrong = 0;
+		for (size_t i = 0; i < KN; i++) {
+			int e2 = src_pread(s, got, KCS, i * KCS);
+			if (e2 < 0)
+				fails += i == 7 ? 1 : 100;
+			else if (memcmp(got, want + i * KCS, KCS) != 0)
+				wrong++;
+		}
+		ok(fails == 1 && wrong == 0, "round %d: only the corrupt chunk fails", round);
+	}
+	is_int(src_map(s, 7 * KCS, KCS, &e), -EBADMSG, "map of the corrupt chunk fails as a read does");
+	is_int(src_map(s, 0, KN * KCS, &e), 0, "map");
+	ok(!(e.kind == SRC_EXTENT_FD && e.len == KN * KCS), "a volume with a corrupt chunk is never whole");
+	src_unref(s);
+	repo_keep_free(big);
+
+	repo_manifests_free(sets, n);
+	chunk_ctx_free(c);
+	free(x.digests);
+	free(want);
+	free(env);
+	free(got);
+	repo_free(r);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	(void)!system(path);
+}
+
 static void test_config(void)
 {
 	struct repo_config c;
@@ -420,5 +590,6 @@ int main(void)
 	test_composite("pw");
 	test_manifest();
 	test_repo();
+	test_keep();
 	return tap_done();
 }
