@@ -206,6 +206,20 @@ static int vsrc_load(struct vsrc *p, uint64_t i, uint8_t *out)
 	return 0;
 }
 
+/*
+ * Whole chunks i and j into a and b at once, their IDs checked in one SHA-256
+ * pass (decoders): each result in *ret_i, *ret_j, without the detail vsrc_load
+ * gives (a reader that wants a chunk that failed decodes it again, and says why).
+ */
+static void vsrc_load2(struct vsrc *p, uint64_t i, uint64_t j, uint8_t *a, uint8_t *b, int *ret_i, int *ret_j)
+{
+	struct chunk_ctx *c = ctx_get(p);
+
+	repo_chunk_load2(&p->repo, c, p->x.digests[i], p->x.digests[j], a, b, p->x.chunk_size, ret_i, ret_j,
+			 ref_reader(p), p);
+	ctx_put(p, c);
+}
+
 static struct slot *slot_find(struct vsrc *p, uint64_t idx)
 {
 	for (size_t k = 0; k < p->n_slots; k++)
@@ -337,15 +351,12 @@ static void kept_load2(struct vsrc *p, uint64_t i, uint64_t j, int *ret_i, int *
 {
 	size_t cs = p->x.chunk_size;
 	uint8_t *b = thread_buf_get(&kbuf, 2 * cs);
-	struct chunk_ctx *c;
 
 	if (!b) {
 		*ret_i = *ret_j = -ENOMEM;
 		return;
 	}
-	c = ctx_get(p);
-	repo_chunk_load2(&p->repo, c, p->x.digests[i], p->x.digests[j], b, b + cs, cs, ret_i, ret_j, ref_reader(p), p);
-	ctx_put(p, c);
+	vsrc_load2(p, i, j, b, b + cs, ret_i, ret_j);
 	if (*ret_i >= 0)
 		*ret_i = kept_put(p, i, b);
 	if (*ret_j >= 0)
@@ -464,14 +475,10 @@ static void *decoder(void *userdata)
 				s2 = NULL;
 		}
 		pthread_mutex_unlock(&p->lock);
-		if (s2) {
-			struct chunk_ctx *c = ctx_get(p);
-			repo_chunk_load2(&p->repo, c, p->x.digests[s->idx], p->x.digests[s2->idx], s->data, s2->data,
-					 p->x.chunk_size, &r, &r2, NULL, NULL);
-			ctx_put(p, c);
-		} else {
+		if (s2)
+			vsrc_load2(p, s->idx, s2->idx, s->data, s2->data, &r, &r2);
+		else
 			r = vsrc_load(p, s->idx, s->data);
-		}
 		if (r < 0 || r2 < 0)
 			sr_errclear(); /* the reader that wants it decodes it again, and says why */
 		pthread_mutex_lock(&p->lock);
@@ -752,29 +759,25 @@ static int vsrc_map(struct src *s, uint64_t off, size_t len, struct src_extent *
 			*ret = (struct src_extent){ .kind = SRC_EXTENT_FD, .fd = p->kfd, .fd_off = off, .len = len };
 			return 0;
 		}
-		if (zero) {
-			pthread_mutex_unlock(&p->lock);
-			goto plain;
+		if (!zero) {
+			r = kept_get(p, off / cs);
+			if (r < 0)
+				return r;
+			if (r > 0) {
+				pthread_mutex_lock(&p->lock);
+				while (pos < end &&
+				       (chunk_digest_is_zero(p->x.digests[pos / cs]) || p->kst[pos / cs] == K_PRESENT))
+					pos += cs;
+				pthread_mutex_unlock(&p->lock);
+				*ret = (struct src_extent){ .kind = SRC_EXTENT_FD, .fd = p->kfd, .fd_off = off,
+							    .len = (size_t)(MIN(pos, end) - off) };
+				return 0;
+			}
+			/* no room: this chunk's bytes read through the slots (below) */
+			end = MIN(end, pos);
 		}
-		r = kept_get(p, off / cs);
-		if (r < 0)
-			return r;
-		if (r == 0) {
-			/* no room: read through the slots */
-			pthread_mutex_unlock(&p->lock);
-			*ret = (struct src_extent){ .kind = SRC_EXTENT_READ, .fd = -1, .len = (size_t)(MIN(pos, end) - off) };
-			return 0;
-		}
-		pthread_mutex_lock(&p->lock);
-		while (pos < end && (chunk_digest_is_zero(p->x.digests[pos / cs]) || p->kst[pos / cs] == K_PRESENT))
-			pos += cs;
 		pthread_mutex_unlock(&p->lock);
-		*ret = (struct src_extent){ .kind = SRC_EXTENT_FD, .fd = p->kfd, .fd_off = off,
-					    .len = (size_t)(MIN(pos, end) - off) };
-		return 0;
 	}
-plain:
-
 	while (pos < end && chunk_digest_is_zero(p->x.digests[pos / cs]) == zero)
 		pos += cs;
 	*ret = (struct src_extent){ .kind = zero ? SRC_EXTENT_ZERO : SRC_EXTENT_READ, .fd = -1,
@@ -1078,6 +1081,11 @@ static int64_t src_missing(struct src *s)
 	n = p->keep ? (int64_t)p->k_missing_bytes : (p->x.size == 0 ? 0 : -EINVAL);
 	pthread_mutex_unlock(&p->lock);
 	return n;
+}
+
+bool repo_src_kept_whole(struct src *s)
+{
+	return src_missing(s) == 0;
 }
 
 bool repo_src_keeps_all(struct src *s, const struct repo_keep *k)

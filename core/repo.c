@@ -678,7 +678,7 @@ static int ref_read(void *userdata, const uint8_t id[CRYPTO_DIGEST_SIZE], uint64
 	rr->have = false;
 	e = chunk_decode(rr->c, repo_keys(rr->r), env, (size_t)st.st_size, rr->buf, plain, &n);
 	if (e == -ENOKEY)
-		return sr_fail(e, "chunk %.16s is encrypted and no key was given", hx);
+		return decode_fail(e, hx);
 	if (e < 0)
 		return sr_fail(-EBADMSG, "referenced chunk %.16s is corrupt", hx);
 	memcpy(rr->id, id, CRYPTO_DIGEST_SIZE);

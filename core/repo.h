@@ -278,6 +278,8 @@ void repo_keep_free(struct repo_keep *k);
 int repo_src_keep(struct src *s, struct repo_keep *k);
 /* Is every stored chunk of s kept already, or is there room in k to keep those that are not? */
 bool repo_src_keeps_all(struct src *s, const struct repo_keep *k);
+/* Is every stored chunk of s kept already (src_map() gives a volume whole)? */
+bool repo_src_kept_whole(struct src *s);
 
 /*
  * Open the repository in dir (NULL: repo_default_dir()), asking for the

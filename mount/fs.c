@@ -194,8 +194,11 @@ static int vol_backing(struct mnt_vol *v)
 
 	if (v->backing_id != 0)
 		return v->backing_id;
-	/* a repository volume: the memfd of its decoded chunks, once all of them are there (asked again at each open) */
-	if (v->keep && !repo_src_keeps_all(v->src, v->keep))
+	/*
+	 * A repository volume: the memfd of its decoded chunks, once all of them
+	 * are there (asked again at each open; nothing is decoded to find out).
+	 */
+	if (v->keep && !repo_src_kept_whole(v->src))
 		return -EXDEV;
 	/* the same bytes at the same offsets: the whole source is one run of one file, and nothing more */
 	r = src_map(v->src, 0, (size_t)v->size, &x);
@@ -215,7 +218,7 @@ static int vol_backing(struct mnt_vol *v)
 	}
 	if (r < 0)
 		sr_debug("%s: no kernel passthrough: %s", v->label, sr_errmsg(r));
-	if (r >= 0 || !v->keep || r != -EXDEV)
+	if (!(v->keep && r == -EXDEV)) /* a kept volume may be whole at its next open */
 		v->backing_id = r;
 	return r;
 }
