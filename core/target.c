@@ -14,6 +14,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "crc32.h"
+#include "io.h"
 #include "log.h"
 #include "macro.h"
 #include "target.h"
@@ -198,4 +200,72 @@ int target_open(const char *path, int *ret_fd)
 		return sr_fail(-EBUSY, "'%s' is locked by another shadowrev", path);
 	*ret_fd = TAKE_FD(fd);
 	return 0;
+}
+
+const char *target_journal_default_dir(void)
+{
+	const char *e = getenv("SHADOWREV_JOURNAL_DIR");
+
+	return e && *e ? e : "/var/lib/shadowrev/journal";
+}
+
+char *target_journal_path(const char *target, const char *journal_dir)
+{
+	char *p = NULL;
+	const char *base = strrchr(target, '/');
+
+	base = base ? base + 1 : target;
+	if (journal_dir) {
+		if (asprintf(&p, "%s/%s.shadowrev-journal", journal_dir, base) < 0)
+			return NULL;
+	} else if (strncmp(target, "/dev/", 5) == 0) {
+		if (asprintf(&p, "%s/%s.shadowrev-journal", target_journal_default_dir(), base) < 0)
+			return NULL;
+	} else if (asprintf(&p, "%s.shadowrev-journal", target) < 0) {
+		return NULL;
+	}
+	return p;
+}
+
+/* The ID in a journal's header, whose layout every version keeps: "SRREVJNL" u32 version u32 len id[len] u32 crc. */
+static char *journal_header_id(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	uint8_t h[16 + 64 + 4];
+	uint32_t len;
+
+	if (fd < 0 || pread_full(fd, h, 16, 0) < 0 || memcmp(h, "SRREVJNL", 8) != 0)
+		return NULL;
+	len = le32(h + 12);
+	if (len == 0 || len > 64 || pread_full(fd, h + 16, len + 4, 16) < 0 ||
+	    crc32_le(0, h, 16 + len) != le32(h + 16 + len))
+		return NULL;
+	for (uint32_t i = 0; i < len; i++)
+		if (h[16 + i] < 0x20 || h[16 + i] > 0x7e)
+			return NULL;
+	return strndup((char *)h + 16, len);
+}
+
+int target_journal_pending(const char *image, char **ret_journal, char **ret_id)
+{
+	char real[PATH_MAX];
+	_cleanup_free_ char *jp = NULL;
+	char *id;
+	struct stat st;
+
+	if (!realpath(image, real))
+		return -errno;
+	jp = target_journal_path(real, NULL);
+	if (!jp)
+		return -ENOMEM;
+	if (lstat(jp, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	id = journal_header_id(jp);
+	if (!id)
+		id = strdup("?");
+	if (!id)
+		return -ENOMEM;
+	*ret_id = id;
+	*ret_journal = TAKE_PTR(jp);
+	return 1;
 }

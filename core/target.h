@@ -15,4 +15,24 @@ int target_open(const char *path, int *ret_fd);
 /* The same checks without opening for writing (for --dry-run and planning). */
 int target_check(const char *path);
 
+/*
+ * Revert journals (revert/journal.c holds the format). A revert that was
+ * interrupted leaves its journal at a fixed place per target: beside an image
+ * file (IMAGE.shadowrev-journal), or for a block device in the journal folder:
+ * $SHADOWREV_JOURNAL_DIR, else /var/lib/shadowrev/journal (made 0700 when
+ * first needed), or in journal_dir when not NULL (revert --journal DIR).
+ */
+const char *target_journal_default_dir(void);
+/* The journal path of target (a canonical path); malloc'ed, NULL on ENOMEM. */
+char *target_journal_path(const char *target, const char *journal_dir);
+/*
+ * Is a revert of image (any path to it) pending, i.e. does its journal exist
+ * at the default place? 0: no; 1: yes, with *ret_journal (malloc'ed) and
+ * *ret_id (malloc'ed: the shadow copy or set ID the journal reverts to, "?"
+ * when its header cannot be read); -errno when image cannot be resolved.
+ * Only the header is read: whether the journal matches the volume is for
+ * revert to decide.
+ */
+int target_journal_pending(const char *image, char **ret_journal, char **ret_id);
+
 #endif

@@ -205,6 +205,8 @@ static void print_result(const struct revert_opts *o, const struct repo_manifest
 		json_end(&j);
 		return;
 	}
+	if (sr_verbosity == 0) /* --quiet */
+		return;
 	printf("%s to captured %s {%s}\n", dry ? "Plan: revert" : "Reverted", is_set ? "snapshot set" : "shadow copy", id);
 	for (size_t i = 0; i < n; i++) {
 		const struct repo_volume *v = &m->vols[rv[i].v];
@@ -352,7 +354,7 @@ int revert_from_repo(struct revert_opts *o, const char *id)
 		uint32_t tgt = 0;
 		if (rv[i].skip[0])
 			continue;
-		if (j && (r = journal_add_target(j, rv[i].target, &tgt)) < 0)
+		if (j && ((r = journal_add_target(j, rv[i].target, &tgt)) < 0 || (r = journal_add_volume(j, tgt, 0)) < 0))
 			goto fail;
 		r = plan_volume(repo, &sets[s], &rv[i], o->all_blocks, j, tgt);
 		if (r < 0)
@@ -369,6 +371,10 @@ int revert_from_repo(struct revert_opts *o, const char *id)
 	r = journal_commit(j);
 	if (r >= 0)
 		r = revert_apply_journal(j, &written);
+	if (r == -ESTALE) {
+		journal_remove(j); /* a target changed since it was read: nothing was written, the journal is void */
+		goto fail;
+	}
 	if (r >= 0)
 		r = journal_remove(j);
 	if (r < 0) {

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/bootcheck.h"
@@ -117,13 +118,15 @@ static int target_of(struct volset *vs, struct src *src, struct journal *j, stru
 		for (size_t x = 0; x < t->n; x++)
 			if (strcmp(t->path[x], real) == 0) {
 				*ret = (uint32_t)x;
-				return 0;
+				return j ? journal_add_volume(j, *ret, *ret_off) : 0;
 			}
 		if (t->n >= ARRAY_SIZE(t->path))
 			return -E2BIG;
 		snprintf(t->path[t->n], PATH_MAX, "%s", real);
 		if (j) {
 			int r = journal_add_target(j, real, ret);
+			if (r >= 0)
+				r = journal_add_volume(j, *ret, *ret_off);
 			if (r < 0)
 				return r;
 		} else {
@@ -399,6 +402,9 @@ int revert_apply_journal(struct journal *j, uint64_t *ret_bytes)
 		if (r < 0)
 			r = sr_fail(r, "%s", sr_errmsg(r));
 	}
+	/* every target is the one the journal was made for, before the first write (a name can change hands) */
+	for (size_t t = 0; t < nt && r >= 0; t++)
+		r = journal_check_target(j, t, fds[t], NULL);
 	progress_begin(&pr, "writing", journal_bytes(j));
 	for (size_t i = 0; i < journal_n_writes(j) && r >= 0; i++) {
 		struct journal_write w;
@@ -480,11 +486,11 @@ int revert_check_boot_after(const struct revert_opts *o, const char *image, uint
 		boot_report_add(&rep, BOOT_WARN, "bootmgr",
 				"no bootmgr and \\Boot\\BCD on this volume: the instance boots only if a System Reserved or EFI system partition holds them");
 	for (size_t i = 0; i < rep.n; i++)
-		if (!o->c.json)
+		if (!o->c.json && (sr_verbosity > 0 || rep.v[i].severity == BOOT_FATAL))
 			fprintf(stderr, "boot check: %s: %s\n", rep.v[i].severity == BOOT_FATAL ? "error" : "warning",
 				rep.v[i].text);
 	r = rep.worst == BOOT_FATAL ? EXIT_PARTIAL : EXIT_OK;
-	if (!o->c.json && rep.n == 0)
+	if (!o->c.json && rep.n == 0 && sr_verbosity > 0)
 		fprintf(stderr, "boot check: boot sector, backup boot sector, bootmgr, BCD and winload are in order\n");
 	boot_report_free(&rep);
 	return r;
@@ -577,6 +583,8 @@ static void print_plan(const struct revert_opts *o, const struct volset *vs, con
 		json_end(&j);
 		return;
 	}
+	if (sr_verbosity == 0) /* --quiet */
+		return;
 	printf("%s to %s {%s}\n", dry ? "Plan: revert" : "Reverted", p->is_set ? "snapshot set" : "shadow copy", p->id);
 	if (p->order_note[0])
 		printf("%s\n", p->order_note);
@@ -608,7 +616,31 @@ static void print_plan(const struct revert_opts *o, const struct volset *vs, con
 		printf("Journal: %s\n", journal);
 }
 
-static int resume(struct revert_opts *o, struct journal *j)
+/* After a refusal to use a journal: how to get rid of it. Returns EXIT_FAILED. */
+static int discard_hint(const char *image)
+{
+	fprintf(stderr, "hint: if the revert is not to be finished (the volume it was made for is gone, or was put back another way),\n"
+			"hint: discard the journal, which writes nothing: %s revert --discard-journal %s\n",
+		sr_progname, image);
+	return EXIT_FAILED;
+}
+
+/* A journal's targets opened read-only and checked (a dry run). */
+static int check_targets(struct journal *j)
+{
+	int r = 0;
+
+	for (size_t t = 0; t < journal_n_targets(j) && r >= 0; t++) {
+		_cleanup_close_ int fd = open(journal_target(j, t), O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return sr_fail(-errno, "cannot open '%s', a target of the journal: %s", journal_target(j, t),
+				       strerror(errno));
+		r = journal_check_target(j, t, fd, NULL);
+	}
+	return r;
+}
+
+static int resume(struct revert_opts *o, struct journal *j, const char *target)
 {
 	uint64_t written = 0;
 	double t0 = now_seconds();
@@ -616,6 +648,10 @@ static int resume(struct revert_opts *o, struct journal *j)
 
 	sr_info("finishing the interrupted revert to {%s} from its journal", journal_shadow_id(j));
 	r = revert_apply_journal(j, &written);
+	if (r == -ESTALE) {
+		sr_error(r, "refusing to finish the interrupted revert to {%s}", journal_shadow_id(j));
+		return discard_hint(target);
+	}
 	if (r >= 0)
 		r = journal_remove(j);
 	if (r < 0)
@@ -629,7 +665,7 @@ static int resume(struct revert_opts *o, struct journal *j)
 		json_ku64(&js, "bytes_written", written);
 		json_obj_end(&js);
 		json_end(&js);
-	} else {
+	} else if (sr_verbosity > 0) {
 		printf("Finished the interrupted revert to {%s}: %llu bytes written and verified in %.2f s\n",
 		       journal_shadow_id(j), (unsigned long long)written, now_seconds() - t0);
 	}
@@ -654,26 +690,80 @@ static int pending_journal(struct revert_opts *o, const char *id, char **images,
 		r = journal_open(jp, &j);
 		if (r == -ENOENT)
 			continue;
-		if (r < 0)
-			return sr_error(r, "cannot revert '%s'", images[i]);
+		if (r < 0) {
+			sr_error(r, "cannot revert '%s'", images[i]);
+			return discard_hint(images[i]);
+		}
 		if (guid_parse(journal_shadow_id(j), &have) < 0 || guid_match(id, &have, 1, sizeof(have)) != 0) {
 			r = sr_error(0,
 				     "'%s' has an interrupted revert to {%s}: finish it first with the command that started it (shadowrev revert %s%s ...)",
 				     images[i], journal_shadow_id(j), o->set ? "--set " : "", journal_shadow_id(j));
 			journal_free(j);
-			return r;
+			return discard_hint(images[i]);
 		}
 		if (o->dry_run) {
-			printf("An interrupted revert of '%s' to {%s} will be finished from its journal %s (%zu writes)\n",
-			       images[i], journal_shadow_id(j), jp, journal_n_writes(j));
+			r = check_targets(j);
+			if (r < 0) {
+				sr_error(r, "the interrupted revert to {%s} cannot be finished", journal_shadow_id(j));
+				journal_free(j);
+				return discard_hint(images[i]);
+			}
+			if (sr_verbosity > 0)
+				printf("An interrupted revert of '%s' to {%s} will be finished from its journal %s (%zu writes)\n",
+				       images[i], journal_shadow_id(j), jp, journal_n_writes(j));
 			journal_free(j);
 			return EXIT_OK;
 		}
-		r = resume(o, j);
+		r = resume(o, j, images[i]);
 		journal_free(j);
 		return r;
 	}
 	return -1;
+}
+
+/* revert --discard-journal IMAGE...: remove their journals; nothing is written to any volume. */
+static int discard_journals(struct revert_opts *o, char **images, int n)
+{
+	int ret = EXIT_OK;
+
+	for (int i = 0; i < n; i++) {
+		char real[PATH_MAX];
+		_cleanup_free_ char *jp = NULL;
+		struct journal *j = NULL;
+		struct stat st;
+		char id[80] = "?";
+		int r;
+
+		/* the volume may be gone: its journal is still found by the name it had */
+		if (!realpath(images[i], real)) {
+			if (errno != ENOENT || strlen(images[i]) >= sizeof(real))
+				return sr_error(-errno, "cannot discard the journal of '%s'", images[i]);
+			snprintf(real, sizeof(real), "%s", images[i]);
+		}
+		jp = journal_path_for(real, o->journal_dir);
+		if (!jp)
+			return sr_error(-ENOMEM, "cannot discard the journal of '%s'", images[i]);
+		if (lstat(jp, &st) < 0) {
+			ret = sr_error(errno == ENOENT ? 0 : -errno, "no revert journal of '%s' to discard (looked for '%s')",
+				       images[i], jp);
+			continue;
+		}
+		if (journal_open(jp, &j) >= 0)
+			snprintf(id, sizeof(id), "%s", journal_shadow_id(j));
+		journal_free(j);
+		sr_errclear();
+		if (unlink(jp) < 0) {
+			ret = sr_error(-errno, "cannot discard the journal '%s'", jp);
+			continue;
+		}
+		r = fsync_parent(jp);
+		if (r < 0)
+			ret = sr_error(r, "cannot flush the folder of '%s'", jp);
+		if (sr_verbosity > 0)
+			printf("Discarded the journal '%s' of the interrupted revert of '%s' to {%s}: nothing was written; the volume stays as it is now\n",
+			       jp, images[i], id);
+	}
+	return ret;
 }
 
 /* The volumes to revert for --set, in dependency order: every volume whose shadow storage is on another goes first. */
@@ -784,7 +874,7 @@ static int plan_set(struct revert_opts *o, struct volset *vs, struct plan *p)
 int cmd_revert(int argc, char **argv)
 {
 	enum { OPT_YES = OPT_FIRST_VERB_OPTION, OPT_DRY, OPT_JOURNAL, OPT_OFFLINE, OPT_SET, OPT_TO, OPT_REPO,
-	       OPT_PASSFILE, OPT_ALL };
+	       OPT_PASSFILE, OPT_ALL, OPT_DISCARD };
 	static const struct option opts[] = { CLI_COMMON_LONG_OPTIONS,
 					      { "yes", no_argument, NULL, OPT_YES },
 					      { "dry-run", no_argument, NULL, OPT_DRY },
@@ -795,6 +885,7 @@ int cmd_revert(int argc, char **argv)
 					      { "repo", required_argument, NULL, OPT_REPO },
 					      { "passphrase-file", required_argument, NULL, OPT_PASSFILE },
 					      { "all-blocks", no_argument, NULL, OPT_ALL },
+					      { "discard-journal", no_argument, NULL, OPT_DISCARD },
 					      { 0 } };
 	struct revert_opts o = { 0 };
 	struct volset *vs = NULL;
@@ -831,6 +922,15 @@ int cmd_revert(int argc, char **argv)
 			o.pass_file = optarg;
 		else if (opt == OPT_ALL)
 			o.all_blocks = true;
+		else if (opt == OPT_DISCARD)
+			o.discard_journal = true;
+	}
+	if (o.discard_journal) {
+		if (o.set || o.n_to || o.repo || o.all_blocks || o.dry_run || o.offline)
+			return cli_usage("revert", "--discard-journal takes only IMAGE... (and --journal DIR)");
+		if (optind >= argc)
+			return cli_usage("revert", "--discard-journal: no image or block device given");
+		return discard_journals(&o, argv + optind, argc - optind);
 	}
 	if (o.set) {
 		id = o.set;
@@ -929,9 +1029,15 @@ int cmd_revert(int argc, char **argv)
 	r = journal_commit(j);
 	if (r >= 0)
 		r = revert_apply_journal(j, &written);
-	if (r >= 0)
+	if (r == -ESTALE)
+		journal_remove(j); /* a target changed since it was read: nothing was written, the journal is void */
+	else if (r >= 0)
 		r = journal_remove(j);
 	journal_free(j);
+	if (r == -ESTALE) {
+		sr_error(r, "cannot revert to {%s}", p.id);
+		goto fail;
+	}
 	if (r < 0) {
 		sr_error(r, "revert to {%s} did not finish (run the same command again to finish it)", p.id);
 		goto fail;
