@@ -157,6 +157,7 @@ static int list_shadows_images(struct cli_common *c, char **images, int n)
 	struct volset *vs = NULL;
 	int r;
 
+	cli_pending_revert(images, (size_t)n, false); /* listed, with a warning */
 	r = volset_open(images, (size_t)n, &vs);
 	if (r < 0)
 		return sr_error(r, "cannot list shadow copies");

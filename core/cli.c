@@ -3,10 +3,12 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "progress.h"
+#include "target.h"
 
 const struct cli_verb *cli_verbs;
 size_t cli_n_verbs;
@@ -98,4 +100,29 @@ int cli_bad_option(const char *verb, int code, int argc, char **argv)
 	if (optopt > 0 && optopt < 0x100)
 		return cli_usage(verb, "unknown option '-%c'", optopt);
 	return cli_usage(verb, "unknown option '%s'", bad);
+}
+
+int cli_pending_revert(char *const *images, size_t n, bool refuse)
+{
+	int ret = EXIT_OK;
+
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *jp = NULL, *id = NULL;
+
+		if (target_journal_pending(images[i], &jp, &id) <= 0)
+			continue;
+		if (refuse)
+			fprintf(stderr, "%s: cannot read '%s': it is half-reverted (an interrupted revert to {%s} is pending in '%s')\n",
+				sr_progname, images[i], id, jp);
+		else
+			fprintf(stderr, "%s: warning: '%s' is half-reverted (an interrupted revert to {%s} is pending in '%s'): what it holds is neither the volume before nor after the revert\n",
+				sr_progname, images[i], id, jp);
+		if (strcmp(id, "?") != 0)
+			fprintf(stderr, "hint: finish the revert with: %s revert %s %s --yes\n", sr_progname, id, images[i]);
+		fprintf(stderr, "hint: or discard its journal (the volume stays as it is now) with: %s revert --discard-journal %s\n",
+			sr_progname, images[i]);
+		if (refuse)
+			ret = EXIT_FAILED;
+	}
+	return ret;
 }

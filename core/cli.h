@@ -66,4 +66,13 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
 /* After cli_getopt() returned '?' or ':' (code): report it in one line, return EXIT_USAGE. */
 int cli_bad_option(const char *verb, int code, int argc, char **argv);
 
+/*
+ * Images with a pending revert journal (half-reverted, target.h): say so on
+ * stderr with the command that finishes the revert and the one that discards
+ * it. refuse: as an error, and return EXIT_FAILED; else as a warning. Returns
+ * EXIT_OK when none is pending (or an image cannot be resolved: the verb
+ * reports that itself).
+ */
+int cli_pending_revert(char *const *images, size_t n, bool refuse);
+
 #endif

@@ -112,6 +112,8 @@ int cmd_mount(int argc, char **argv)
 	if (!S_ISDIR(st.st_mode))
 		return sr_error(-ENOTDIR, "cannot mount on '%s'", argv[argc - 1]);
 
+	if (argc - optind > 1 && cli_pending_revert(argv + optind, (size_t)(argc - optind - 1), true) != EXIT_OK)
+		return EXIT_FAILED;
 	r = mnt_tree_new(&t);
 	if (r >= 0) {
 		t->list_system = sys;

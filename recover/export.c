@@ -120,6 +120,8 @@ int cmd_export(int argc, char **argv)
 		if (r < 0)
 			return sr_error(r, "cannot export shadow copy '%s'", id);
 	} else {
+		if (cli_pending_revert(argv + optind, (size_t)(argc - optind), true) != EXIT_OK)
+			return EXIT_FAILED;
 		r = volset_open(argv + optind, (size_t)(argc - optind), &vs);
 		if (r < 0)
 			return sr_error(r, "cannot export shadow copy '%s'", id);

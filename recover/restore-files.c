@@ -1610,6 +1610,8 @@ int rs_cmd_files(int argc, char **argv)
 	if (!setlocale(LC_CTYPE, "C.UTF-8"))
 		setlocale(LC_CTYPE, "");
 
+	if (cli_pending_revert(images, n_images, true) != EXIT_OK)
+		return EXIT_FAILED;
 	r = rs_source_open(spec, images, n_images, repo_dir, pass, &s);
 	if (r < 0)
 		return sr_error(r, "cannot open '%s'", spec);

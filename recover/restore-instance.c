@@ -523,6 +523,12 @@ int rs_cmd_instance(int argc, char **argv)
 		total += m->vols[v].size;
 	}
 
+	/* a half-reverted target: its revert is finished or discarded first */
+	for (size_t i = 0; i < n_out; i++)
+		if (cli_pending_revert(&outs[i].path, 1, true) != EXIT_OK) {
+			r = -EBUSY;
+			goto out;
+		}
 	/* sources (and the shadow copies chosen) before anything is written */
 	for (size_t v = 0; v < m->n_vols; v++) {
 		r = repo_volume_src_new(repo, m, v, &vols[v].live);
