@@ -28,34 +28,28 @@
 #include "ntfsio.h"
 #include "vss.h"
 
-static bool path_exists(ntfs_volume *vol, const char *path)
-{
-	ntfs_inode *ni = ntfs_pathname_to_inode(vol, NULL, path);
-
-	if (!ni)
-		return false;
-	ntfs_inode_close(ni);
-	return true;
-}
-
 int winvol_roles(struct src *vol, struct winvol_roles *ret)
 {
+	static const char *const winload[] = { "/Windows/System32/winload.exe", "/Windows/System32/winload.efi" };
 	struct ntfsio *n = NULL;
 	struct winvol_roles x = { 0 };
-	ntfs_volume *nv;
 	int r;
 
 	r = ntfsio_open(vol, &n);
 	if (r < 0)
 		return r;
-	nv = ntfsio_volume(n);
 	x.ntfs = true;
-	/* libntfs-3g matches names case-insensitively for Win32 names, as Windows does */
-	x.system = path_exists(nv, "/Windows/System32");
-	x.bootmgr = path_exists(nv, "/bootmgr");
-	x.bcd = path_exists(nv, "/Boot/BCD");
-	x.winload = path_exists(nv, "/Windows/System32/winload.exe") || path_exists(nv, "/Windows/System32/winload.efi");
+	/* as Windows finds them: any spelling, any namespace (ntfsio_path_exists() says why) */
+	r = ntfsio_path_exists(n, "/Windows/System32", &x.system);
+	if (r >= 0)
+		r = ntfsio_path_exists(n, "/bootmgr", &x.bootmgr);
+	if (r >= 0)
+		r = ntfsio_path_exists(n, "/Boot/BCD", &x.bcd);
+	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(winload) && !x.winload; i++)
+		r = ntfsio_path_exists(n, winload[i], &x.winload);
 	ntfsio_close(n);
+	if (r < 0)
+		return r;
 	*ret = x;
 	return 0;
 }

@@ -20,7 +20,13 @@ struct winvol_roles {
 	bool winload;  /* \Windows\System32\winload.exe or winload.efi */
 };
 
-/* Find the roles of the NTFS volume in vol (libntfs-3g, read-only). -EMEDIUMTYPE if not NTFS. */
+/*
+ * Find the roles of the NTFS volume in vol (libntfs-3g, read-only). Names
+ * are looked up as Windows does, ignoring case through the volume's $UpCase
+ * in every namespace, any spelling counting (ntfsio_path_exists()).
+ * -EMEDIUMTYPE if not NTFS; an error if a folder on the way cannot be read
+ * (not "absent": callers that decide on safety then refuse).
+ */
 int winvol_roles(struct src *vol, struct winvol_roles *ret);
 
 enum boot_severity { BOOT_OK, BOOT_WARN, BOOT_FATAL };

@@ -222,6 +222,34 @@ int ntfsfs_lookup(struct ntfsfs *fs, uint64_t dir, const char *name, uint64_t *r
 	return 0;
 }
 
+int ntfsfs_lookup_nocase(struct ntfsfs *fs, uint64_t dir, const char *name, uint64_t *ret_ino)
+{
+	_cleanup_free_ struct ntfsio_match *m = NULL;
+	struct icache *c;
+	size_t n = 0;
+	int r;
+
+	if (strcmp(name, ".") == 0)
+		return ntfsfs_lookup(fs, dir, name, ret_ino);
+	r = inode_get(fs, dir, &c);
+	if (r < 0)
+		return r;
+	r = ntfsio_dir_find(c->ni, name, &m, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (m[i].exact) {
+			*ret_ino = MREF(m[i].mref);
+			return 0;
+		}
+	if (n == 0)
+		return -ENOENT;
+	if (n > 1)
+		return -ENOTUNIQ;
+	*ret_ino = MREF(m[0].mref);
+	return 0;
+}
+
 int ntfsfs_resolve(struct ntfsfs *fs, const char *path, uint64_t *ret_ino)
 {
 	_cleanup_free_ char *p = strdup(path);

@@ -87,8 +87,20 @@ void ntfsfs_close(struct ntfsfs *fs);
  */
 void ntfsfs_set_drive_letter(struct ntfsfs *fs, char letter);
 
-/* Find name (UTF-8, one component) in directory dir. */
+/*
+ * Find name (UTF-8, one component) in directory dir, exactly as spelled (a
+ * POSIX view: `mount` lists and looks up names as they are, which is what a
+ * Linux file system must do; it decides nothing).
+ */
 int ntfsfs_lookup(struct ntfsfs *fs, uint64_t dir, const char *name, uint64_t *ret_ino);
+/*
+ * Find name in directory dir as Windows does (ntfsio_dir_find(): ignoring
+ * case through the volume's $UpCase, in every namespace, DOS names too), for
+ * paths given by users: the file spelled exactly so if there is one, else
+ * the one file whose name matches. -ENOTUNIQ if several files match, none
+ * exactly (names that differ only in case); -ENOENT if none.
+ */
+int ntfsfs_lookup_nocase(struct ntfsfs *fs, uint64_t dir, const char *name, uint64_t *ret_ino);
 /* Resolve a volume path ("/a/b", '/' or '\' separated; reparse points are not followed). */
 int ntfsfs_resolve(struct ntfsfs *fs, const char *path, uint64_t *ret_ino);
 int ntfsfs_stat(struct ntfsfs *fs, uint64_t ino, struct ntfsfs_stat *ret);

@@ -19,15 +19,21 @@
 #include <ntfs-3g/types.h>
 #include <ntfs-3g/attrib.h>
 #include <ntfs-3g/device.h>
+#include <ntfs-3g/dir.h>
+#include <ntfs-3g/inode.h>
+#include <ntfs-3g/layout.h>
 #include <ntfs-3g/logging.h>
+#include <ntfs-3g/unistr.h>
 #include <ntfs-3g/volume.h>
 #undef le16
 #undef le32
 #undef le64
 
+#include "buf.h"
 #include "log.h"
 #include "macro.h"
 #include "part.h"
+#include "unicode.h"
 
 struct ntfsio {
 	struct src *src;
@@ -232,6 +238,148 @@ uint32_t ntfsio_cluster_size(const struct ntfsio *n)
 uint64_t ntfsio_cluster_count(const struct ntfsio *n)
 {
 	return (uint64_t)n->vol->nr_clusters;
+}
+
+struct find_ctx {
+	const ntfschar *name;
+	int len;
+	const ntfs_volume *vol;
+	struct ntfsio_match *v;
+	size_t n, cap;
+	int err;
+};
+
+static int find_cb(void *d, const ntfschar *name, const int len, const int type, const s64 pos _unused_,
+		   const MFT_REF mref, const unsigned dt_type _unused_)
+{
+	struct find_ctx *c = d;
+	bool exact;
+	size_t i;
+
+	/* ntfs_readdir() makes up "." and ".." (no NTFS name is either) */
+	if (type == FILE_NAME_POSIX && len <= 2 && le16_to_cpu(name[0]) == '.' &&
+	    (len == 1 || le16_to_cpu(name[1]) == '.'))
+		return 0;
+	if (!utf16le_upcase_equal(c->vol->upcase, c->vol->upcase_len, name, (size_t)len, c->name, (size_t)c->len))
+		return 0;
+	exact = memcmp(name, c->name, (size_t)len * sizeof(ntfschar)) == 0;
+	for (i = 0; i < c->n; i++)
+		if (MREF(c->v[i].mref) == MREF(mref))
+			break;
+	if (i == c->n) {
+		struct ntfsio_match m = { .mref = mref };
+		if (vec_push(c, m) < 0) {
+			c->err = -ENOMEM;
+			return -1;
+		}
+	}
+	c->v[i].exact |= exact;
+	return 0;
+}
+
+int ntfsio_dir_find(struct _ntfs_inode *dir, const char *name, struct ntfsio_match **ret, size_t *ret_n)
+{
+	struct find_ctx c = { 0 };
+	ntfschar *u = NULL;
+	s64 pos = 0;
+	int len, r = 0;
+
+	if (!(dir->mrec->flags & MFT_RECORD_IS_DIRECTORY))
+		return -ENOTDIR;
+	len = ntfs_mbstoucs(name, &u);
+	if (len < 0 && errno == ENOMEM)
+		return -ENOMEM;
+	if (len > 0 && len <= NTFS_MAX_NAME_LEN) {
+		c.name = u;
+		c.len = len;
+		c.vol = dir->vol;
+		errno = 0;
+		if (ntfs_readdir(dir, &pos, &c, find_cb) < 0 && !c.err)
+			r = errno > 0 ? -errno : -EIO;
+		if (c.err)
+			r = c.err;
+	}
+	free(u);
+	if (r < 0) {
+		free(c.v);
+		return sr_fail(r, "cannot read folder %llu: %s", (unsigned long long)dir->mft_no, strerror(-r));
+	}
+	*ret = c.v;
+	*ret_n = c.n;
+	return 0;
+}
+
+#define PATH_SEARCH_BUDGET 4096
+
+static int path_walk(ntfs_inode *dir, char **comp, size_t n, unsigned *budget, bool *ret)
+{
+	_cleanup_free_ struct ntfsio_match *m = NULL;
+	size_t nm = 0;
+	int r;
+
+	r = ntfsio_dir_find(dir, comp[0], &m, &nm);
+	if (r < 0)
+		return r;
+	if (n == 1) {
+		*ret = nm > 0;
+		return 0;
+	}
+	for (size_t i = 0; i < nm; i++) {
+		ntfs_inode *child;
+		if (*budget == 0)
+			return sr_fail(-ELOOP, "too many folders named alike to search");
+		(*budget)--;
+		errno = 0;
+		child = ntfs_inode_open(dir->vol, (MFT_REF)m[i].mref);
+		if (!child) {
+			r = errno > 0 ? -errno : -EIO;
+			return sr_fail(r, "cannot open inode %llu: %s", (unsigned long long)MREF(m[i].mref), strerror(-r));
+		}
+		if (child->mrec->flags & MFT_RECORD_IS_DIRECTORY)
+			r = path_walk(child, comp + 1, n - 1, budget, ret);
+		ntfs_inode_close(child);
+		if (r < 0 || *ret)
+			return r;
+	}
+	return 0;
+}
+
+int ntfsio_path_exists(struct ntfsio *n, const char *path, bool *ret)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	char *comp[64], *save = NULL;
+	unsigned budget = PATH_SEARCH_BUDGET;
+	ntfs_inode *root;
+	size_t nc = 0;
+	bool found = false;
+	int r;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *p = copy; *p; p++)
+		if (*p == '\\')
+			*p = '/';
+	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (nc == ARRAY_SIZE(comp))
+			return -ENAMETOOLONG;
+		comp[nc++] = c;
+	}
+	if (nc == 0) {
+		*ret = true;
+		return 0;
+	}
+	errno = 0;
+	root = ntfs_inode_open(n->vol, FILE_root);
+	if (!root) {
+		r = errno > 0 ? -errno : -EIO;
+		return sr_fail(r, "%s: cannot open the root folder: %s", n->src->name, strerror(-r));
+	}
+	r = path_walk(root, comp, nc, &budget, &found);
+	ntfs_inode_close(root);
+	if (r < 0)
+		return sr_fail(r, "%s: cannot look up '%s': %s", n->src->name, path, sr_errmsg(r));
+	*ret = found;
+	return 0;
 }
 
 int ntfsio_bitmap_read(struct ntfsio *n, uint8_t **ret, size_t *ret_len)

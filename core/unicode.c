@@ -60,3 +60,23 @@ size_t utf16le_to_utf8(const uint8_t *p, size_t n, char *out, size_t outsz)
 	out[used] = 0;
 	return used;
 }
+
+static uint16_t upcase_unit(const uint8_t *upcase, size_t upcase_len, uint16_t c)
+{
+	return c < upcase_len ? le16(upcase + 2 * (size_t)c) : c;
+}
+
+bool utf16le_upcase_equal(const void *upcase, size_t upcase_len, const void *a, size_t alen, const void *b,
+			  size_t blen)
+{
+	const uint8_t *u = upcase, *x = a, *y = b;
+
+	if (alen != blen)
+		return false;
+	for (size_t i = 0; i < alen; i++) {
+		uint16_t ca = le16(x + 2 * i), cb = le16(y + 2 * i);
+		if (ca != cb && upcase_unit(u, upcase_len, ca) != upcase_unit(u, upcase_len, cb))
+			return false;
+	}
+	return true;
+}

@@ -669,28 +669,7 @@ out:
 	return r == -ENOMEM ? r : 0;
 }
 
-struct ci_find {
-	const char *fold;
-	uint64_t ino;
-	unsigned n;
-};
-
-static int ci_cb(void *userdata, const char *name, uint64_t ino, enum ntfsfs_type type)
-{
-	struct ci_find *c = userdata;
-	_cleanup_free_ char *fo = rs_fold(name);
-	(void)type;
-	if (!fo)
-		return -ENOMEM;
-	if (strcmp(fo, c->fold) == 0) {
-		if (c->n == 0 || ino != c->ino)
-			c->n++;
-		c->ino = ino;
-	}
-	return 0;
-}
-
-/* Resolve a volume path case-insensitively, as Windows does: an exact name first, else the one name that folds equal. */
+/* Resolve a volume path case-insensitively, as Windows does: an exact name first, else the one name equal through $UpCase. */
 static int resolve_ci(struct ntfsfs *fs, const char *path, uint64_t *ret)
 {
 	_cleanup_free_ char *copy = strdup(path);
@@ -709,22 +688,11 @@ static int resolve_ci(struct ntfsfs *fs, const char *path, uint64_t *ret)
 			continue;
 		if (strcmp(comp, "..") == 0)
 			return sr_fail(-EINVAL, "'..' in a volume path");
-		r = ntfsfs_lookup(fs, ino, comp, &next);
-		if (r == -ENOENT) {
-			_cleanup_free_ char *fo = rs_fold(comp);
-			struct ci_find c = { fo, 0, 0 };
-			if (!fo)
-				return -ENOMEM;
-			r = ntfsfs_readdir(fs, ino, 0, ci_cb, &c);
-			if (r < 0)
-				return r;
-			if (c.n == 0)
-				return sr_fail(-ENOENT, "no '%s'", comp);
-			if (c.n > 1)
-				return sr_fail(-ENOTUNIQ, "several names match '%s' when case is ignored; give the exact one", comp);
-			next = c.ino;
-			r = 0;
-		}
+		r = ntfsfs_lookup_nocase(fs, ino, comp, &next);
+		if (r == -ENOENT)
+			return sr_fail(-ENOENT, "no '%s'", comp);
+		if (r == -ENOTUNIQ)
+			return sr_fail(-ENOTUNIQ, "several names match '%s' when case is ignored; give the exact one", comp);
 		if (r < 0)
 			return r;
 		ino = next;

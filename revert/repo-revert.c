@@ -296,13 +296,22 @@ int revert_from_repo(struct revert_opts *o, const char *id)
 		const struct repo_volume *v = &sets[s].vols[rv[i].v];
 		char real[PATH_MAX];
 		rv[i].system = v->roles & REPO_ROLE_SYSTEM;
-		if (!rv[i].system) {
+		if (!rv[i].system && strcmp(v->fs, "ntfs") == 0) {
 			_cleanup_src_ struct src *cap = NULL;
 			struct winvol_roles roles;
-			if (strcmp(v->fs, "ntfs") == 0 && repo_volume_src_new(repo, &sets[s], rv[i].v, &cap) >= 0 &&
-			    winvol_roles(cap, &roles) >= 0)
+			r = repo_volume_src_new(repo, &sets[s], rv[i].v, &cap);
+			if (r >= 0)
+				r = winvol_roles(cap, &roles);
+			if (r >= 0)
 				rv[i].system = roles.system;
+			else if (!o->offline) {
+				/* unknown is not "not a system volume" */
+				r = sr_fail(r, "cannot tell whether %s is a system volume (%s); add --offline if its instance is stopped",
+					    v->name, sr_errmsg(r));
+				goto fail;
+			}
 			sr_errclear();
+			r = 0;
 		}
 		if (rv[i].system && !o->offline) {
 			if (!o->set) {

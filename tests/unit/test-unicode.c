@@ -3,10 +3,30 @@
  * core/unicode: utf16le_to_utf8. Oracle: glibc's iconv(3) (UTF-16LE to
  * UTF-8) on random valid strings; hand-made cases for unpaired surrogates
  * (which iconv refuses) and truncation.
+ * utf16le_upcase_equal: over the $UpCase table mkntfs writes (libntfs-3g's
+ * ntfs_upcase_table_build()), hand-made cases (non-ASCII letters, 'ß' that
+ * $UpCase leaves alone, a short table) and libntfs-3g's
+ * ntfs_names_are_equal(IGNORE_CASE) on random pairs.
  */
 #include <errno.h>
 #include <iconv.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+/* libntfs-3g's endian typedefs (le16, le32, le64) collide with macro.h's loaders: rename them here */
+#define HAVE_STDINT_H 1
+#define HAVE_SYS_STAT_H 1
+#define le16 ntfs_le16
+#define le32 ntfs_le32
+#define le64 ntfs_le64
+#include <ntfs-3g/types.h>
+#include <ntfs-3g/volume.h>
+#include <ntfs-3g/unistr.h>
+#undef le16
+#undef le32
+#undef le64
 
 #include "core/unicode.h"
 #include "tap.h"
@@ -171,10 +191,100 @@ static void test_random_vs_iconv(void)
 	iconv_close(cd);
 }
 
+#define UPCASE_UNITS 65536
+
+/* UTF-8 literal to UTF-16LE (BMP only, enough for the cases below); returns code units */
+static size_t to_u16(const char *s, uint8_t *out)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0;
+
+	while (*p) {
+		uint32_t c;
+		if (*p < 0x80)
+			c = *p++;
+		else if (*p < 0xe0)
+			c = (uint32_t)(*p & 0x1f) << 6 | (p[1] & 0x3f), p += 2;
+		else
+			c = (uint32_t)(*p & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f), p += 3;
+		put_le16(out + 2 * n++, (uint16_t)c);
+	}
+	return n;
+}
+
+static int eq(const uint8_t *upcase, size_t len, const char *a, const char *b)
+{
+	uint8_t x[256], y[256];
+	size_t nx = to_u16(a, x), ny = to_u16(b, y);
+
+	return utf16le_upcase_equal(upcase, len, x, nx, y, ny);
+}
+
+static void test_upcase(void)
+{
+	uint8_t *up = malloc(UPCASE_UNITS * 2);
+	ntfschar *table = (ntfschar *)up;
+	static uint8_t a[2 * 64 + 1], b[2 * 64 + 1];
+	static const uint16_t pool[] = { 'a', 'A', 'z', 'Z', '0', '_', '.', ' ', 0xdf, 0xe9, 0xc9, 0xe4, 0xc4,
+					 0xff, 0x178, 0x3c3, 0x3c2, 0x3a3, 0x44f, 0x42f, 0x1e9e, 0x131, 0x130,
+					 0x69, 0x49, 0xd800, 0xdc00, 0xff41, 0xff21, 0x2170, 0x2160 };
+	int bad = 0, equal = 0;
+
+	if (!ok(up != NULL, "upcase table allocated"))
+		return;
+	ntfs_upcase_table_build(table, UPCASE_UNITS * 2);
+
+	ok(eq(up, UPCASE_UNITS, "Windows", "WINDOWS"), "ASCII letters: Windows = WINDOWS");
+	ok(eq(up, UPCASE_UNITS, "system32", "SyStEm32"), "digits stay as they are: system32 = SyStEm32");
+	ok(!eq(up, UPCASE_UNITS, "System32", "System33"), "System32 != System33");
+	ok(!eq(up, UPCASE_UNITS, "System32", "System32 "), "lengths differ: not equal");
+	ok(eq(up, UPCASE_UNITS, "", ""), "empty names are equal");
+	ok(eq(up, UPCASE_UNITS, "caf\xc3\xa9", "CAF\xc3\x89"), "e acute = E acute (U+00E9, U+00C9)");
+	ok(eq(up, UPCASE_UNITS, "D\xc3\xa4ten", "D\xc3\x84TEN"), "a umlaut = A umlaut");
+	ok(eq(up, UPCASE_UNITS, "\xd1\x8f\xd0\xb1", "\xd0\xaf\xd0\x91"), "Cyrillic ya be = YA BE");
+	ok(!eq(up, UPCASE_UNITS, "stra\xc3\x9f" "e", "STRASSE"), "sharp s is not SS");
+	ok(!eq(up, UPCASE_UNITS, "\xc3\x9f", "\xe1\xba\x9e"), "sharp s (U+00DF) is not capital sharp s (U+1E9E)");
+	is_int(le16(up + 2 * 0xdf), 0xdf, "$UpCase leaves sharp s alone");
+	ok(eq(up, UPCASE_UNITS, "\xc3\x9f", "\xc3\x9f"), "sharp s = sharp s");
+	ok(!eq(up, UPCASE_UNITS, "caf\xc3\xa9", "CAFE"), "an accent is not dropped");
+	/* a short table (only ASCII): what lies beyond it maps to itself */
+	ok(eq(up, 128, "abc", "ABC"), "short table: ASCII still folds");
+	ok(!eq(up, 128, "\xc3\xa9", "\xc3\x89"), "short table: e acute beyond it stays itself");
+	ok(!eq(up, 0, "a", "A"), "no table: exact compare");
+	/* unaligned */
+	{
+		uint8_t x[8] = { 0, 'w', 0, 0xe9, 0 }, y[8] = { 0, 0, 'W', 0, 0xc9, 0 };
+		ok(utf16le_upcase_equal(up + 0, UPCASE_UNITS, x + 1, 2, y + 2, 2), "unaligned names");
+	}
+
+	/* random pairs against libntfs-3g: b is a with some code units swapped for others from the pool */
+	for (int i = 0; i < 20000; i++) {
+		size_t n = (size_t)(rnd() % 64), m = n;
+		for (size_t j = 0; j < n; j++) {
+			uint16_t c = pool[rnd() % ARRAY_SIZE(pool)];
+			put_le16(a + 2 * j, c);
+			put_le16(b + 2 * j, c);
+			if (rnd() % 3 == 0)
+				put_le16(b + 2 * j, (rnd() % 2) ? le16(up + 2 * c) : pool[rnd() % ARRAY_SIZE(pool)]);
+		}
+		if (rnd() % 16 == 0 && m)
+			m--;
+		bool got = utf16le_upcase_equal(up, UPCASE_UNITS, a, n, b, m);
+		bool want = ntfs_names_are_equal((ntfschar *)a, n, (ntfschar *)b, m, IGNORE_CASE, table, UPCASE_UNITS);
+		equal += want;
+		if (got != want && bad++ < 3)
+			diag("pair %d (%zu, %zu units): got %d, libntfs-3g %d", i, n, m, got, want);
+	}
+	is_int(bad, 0, "20000 random pairs compare as ntfs_names_are_equal(IGNORE_CASE) (%d equal)", equal);
+	ok(equal > 1000 && equal < 19000, "both outcomes were exercised");
+	free(up);
+}
+
 int main(void)
 {
 	test_cases();
 	test_truncation();
 	test_random_vs_iconv();
+	test_upcase();
 	return tap_done();
 }
