@@ -6,7 +6,9 @@
 # and main.c, every call that can create a file by name must say how a name
 # planted by someone else is refused:
 #
-#   open/openat/open64 with O_CREAT      needs O_EXCL or O_NOFOLLOW
+#   open/openat/open64 with O_CREAT      needs O_EXCL and O_NOFOLLOW (a name
+#                                        someone planted, a file or a link,
+#                                        is refused, never opened)
 #   creat()                              never (it is O_CREAT|O_TRUNC)
 #   fopen/freopen with "w", "a" or "x"   never (fopen cannot say O_NOFOLLOW;
 #                                        open the fd safely and fdopen it)
@@ -14,8 +16,9 @@
 #
 # A call is its text from the name to the next ';' (calls span lines). The
 # exceptions are in tests/check-creat.allow, one per line:
-#   FILE | TEXT | REASON
-# (the call in FILE whose text contains TEXT; a reason is required). An entry
+#   FILE ; TEXT ; REASON
+# (the call in FILE whose text, spaces squeezed, contains TEXT; a call's text
+# never holds a ';'; a reason is required). An entry
 # that no longer matches a violation is reported as stale but does not fail
 # the check (the code it excused was made safe). Prints each violation as
 # file:line and exits 1 if there is any.
@@ -43,9 +46,9 @@ perl -e '
 		while (<$a>) {
 			chomp;
 			next if /^\s*(#|$)/;
-			my ($f, $t, $why) = map { s/^\s+|\s+$//gr } split /\|/, $_, 3;
+			my ($f, $t, $why) = map { s/^\s+|\s+$//gr } split /;/, $_, 3;
 			if (!defined $why || $why eq "" || !defined $t || $t eq "") {
-				print "$allowfile:$.: an entry is FILE | TEXT | REASON\n";
+				print "$allowfile:$.: an entry is FILE ; TEXT ; REASON\n";
 				exit 1;
 			}
 			push @allow, { file => $f, text => $t, why => $why, used => 0 };
@@ -73,8 +76,8 @@ perl -e '
 			} elsif ($fn eq "sqlite3_open_v2") {
 				$why = "SQLITE_OPEN_CREATE without SQLITE_OPEN_NOFOLLOW"
 					if $call =~ /SQLITE_OPEN_CREATE/ && $call !~ /SQLITE_OPEN_NOFOLLOW/;
-			} elsif ($call =~ /\bO_CREAT\b/ && $call !~ /\bO_EXCL\b|\bO_NOFOLLOW\b/) {
-				$why = "O_CREAT without O_EXCL or O_NOFOLLOW";
+			} elsif ($call =~ /\bO_CREAT\b/ && ($call !~ /\bO_EXCL\b/ || $call !~ /\bO_NOFOLLOW\b/)) {
+				$why = "O_CREAT without O_EXCL|O_NOFOLLOW";
 			}
 			next unless $why;
 			my $flat = $call =~ s/\s+/ /gr;
@@ -85,7 +88,7 @@ perl -e '
 		}
 	}
 	for (@allow) {
-		print "check-creat: stale allow-list entry (nothing to excuse): $_->{file} | $_->{text}\n"
+		print "check-creat: stale allow-list entry (nothing to excuse): $_->{file} ; $_->{text}\n"
 			unless $_->{used};
 	}
 	if ($bad) {
