@@ -253,6 +253,8 @@ static int link_tmpfile(int fd, int dirfd, const char *name)
 	return linkat(AT_FDCWD, self, dirfd, name, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
 }
 
+bool io_new_no_tmpfile;
+
 int io_new_open(struct io_new *n, const char *path)
 {
 	_cleanup_free_ char *copy = strdup(path);
@@ -281,7 +283,7 @@ int io_new_open(struct io_new *n, const char *path)
 		r = -errno;
 		goto fail;
 	}
-	if (proc_fd_usable()) {
+	if (!io_new_no_tmpfile && proc_fd_usable()) {
 		n->fd = openat(n->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 		if (n->fd >= 0)
 			return 0;

@@ -80,6 +80,8 @@ enum {
 	IO_NEW_NOSYNC = 1 << 1,
 };
 int io_new_open(struct io_new *n, const char *path);
+/* Unit tests set it to take the random-name path where O_TMPFILE works. */
+extern bool io_new_no_tmpfile;
 int io_new_commit(struct io_new *n, mode_t mode, unsigned flags);
 void io_new_done(struct io_new *n);
 

@@ -1642,9 +1642,25 @@ int rs_cmd_files(int argc, char **argv)
 			goto fail;
 		}
 		cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (cwd < 0 || chdir(to) < 0) {
-			r = sr_fail(-errno, "cannot enter '%s': %s", to, strerror(errno));
-			goto fail;
+		/*
+		 * DIR itself is not followed if it is a symlink (one planted in /tmp would take every file,
+		 * and --overwrite's replacements, elsewhere); below it nothing is (see the top of this file)
+		 */
+		{
+			int tfd = open(to, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			struct stat lst;
+			/* a symlink is ELOOP, or ENOTDIR with O_DIRECTORY */
+			if (tfd < 0 && (errno == ELOOP || errno == ENOTDIR) && lstat(to, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+				r = sr_fail(-ELOOP, "'%s' is a symlink; give the folder itself", to);
+				goto fail;
+			}
+			if (cwd < 0 || tfd < 0 || fchdir(tfd) < 0) {
+				r = sr_fail(-errno, "cannot enter '%s': %s", to, strerror(errno));
+				if (tfd >= 0)
+					close(tfd);
+				goto fail;
+			}
+			close(tfd);
 		}
 	} else {
 		f.sysns = "system.";

@@ -509,9 +509,15 @@ int rs_cmd_instance(int argc, char **argv)
 		goto fail;
 	}
 	if (to) {
+		struct stat st;
 		r = mkdir_p(to, 0755);
 		if (r < 0) {
 			sr_fail(r, "cannot create '%s': %s", to, strerror(-r));
+			goto fail;
+		}
+		/* as restore files: DIR is not followed if it is a symlink (one planted in /tmp) */
+		if (lstat(to, &st) == 0 && S_ISLNK(st.st_mode)) {
+			r = sr_fail(-ELOOP, "'%s' is a symlink; give the folder itself", to);
 			goto fail;
 		}
 	}

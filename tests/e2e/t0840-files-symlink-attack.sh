@@ -2,10 +2,11 @@
 # A local user who can write the output folder (a 1777 folder, as /tmp) plants
 # symlinks to a root-owned victim, and files of their own, at the names
 # shadowrev would write (the old fixed FILE.shadowrev-tmp names, the final
-# names): export --to, restore instance --to --yes, restore files --archive
-# (--overwrite) and init. The victim's sha256 never changes, the planted files
-# are never written into, and what shadowrev writes is its own file (root's,
-# not world-writable) with the right bytes. Oracles: sha256sum, stat, ntfs-3g's
+# names, the output folder): export --to, restore instance --to --yes, restore
+# files --archive (--overwrite) and --to DIR --overwrite, and init. The
+# victim's sha256 never changes, the planted files are never written into, and
+# what shadowrev writes is its own file (root's, not world-writable) with the
+# right bytes. Oracles: sha256sum, stat, ntfs-3g's
 # $Bitmap (alloc_cmp) for the volume, ntfscat against bsdtar for the archive.
 # (With fs.protected_symlinks=1 the kernel itself stops root following another
 # user's link in a sticky folder; the test holds either way.)
@@ -92,6 +93,20 @@ plant_link "$D/b.tar"
 expect_exit 0 $SR restore files "$volid" /doc.bin --repo "$T/r" --archive "$D/b.tar" --overwrite
 victim_ok "restore files --archive --overwrite"
 mine "$D/b.tar" "restore files --archive --overwrite"
+
+# restore files --to DIR / restore instance --to DIR: DIR a link to a folder of root's is not followed
+mkdir "$T/vdir"
+echo "root's config" >"$T/vdir/doc.bin"
+as_user ln -s "$T/vdir" "$D/out" || fail "cannot plant $D/out"
+ln -s "$T/vdir" "$D/out2" # root's own link: refused as well
+for d in "$D/out" "$D/out2"; do
+	expect_exit 1 $SR restore files "$volid" /doc.bin --repo "$T/r" --to "$d" --overwrite
+	assert_contains "$T/stderr" "symlink"
+	expect_exit 1 $SR restore instance "$setid" --repo "$T/r" --to "$d" --no-boot-check
+	assert_contains "$T/stderr" "symlink"
+done
+assert_eq "$(cat "$T/vdir/doc.bin")" "root's config" "restore --to a link: the folder it points to"
+assert_eq "$(ls "$T/vdir")" doc.bin "restore --to a link: the folder it points to"
 
 # init: a link where the repository folder would be, and into a folder of someone else's
 plant_link "$D/repo"
