@@ -6,6 +6,7 @@
 #include "capture/capture.h"
 #include "catalog/catalog.h"
 #include "core/cli.h"
+#include "core/crypto.h"
 #include "core/log.h"
 #include "mount/mount.h"
 #include "recover/recover.h"
@@ -17,7 +18,7 @@ static int cmd_version(int argc, char **argv);
 
 static const struct cli_verb verbs[] = {
 	{ "list", cmd_list_any, "list snapshot sets, shadow copies, volumes, writers, shadow storage",
-	  "usage: shadowrev list sets [--repo DIR] [--json]\n"
+	  "usage: shadowrev list sets [--repo DIR] [--passphrase-file FILE] [--json]\n"
 	  "       shadowrev list shadows|volumes|writers [--set ID] [--repo DIR] [--json]\n"
 	  "       shadowrev list storage [--repo DIR] [--json]\n"
 	  "       shadowrev list shadows [--image] IMAGE... [--json]\n"
@@ -48,6 +49,7 @@ static const struct cli_verb verbs[] = {
 	  "\n"
 	  "  --set ID        only this snapshot set\n"
 	  "  --repo DIR      the repository\n"
+	  "  --passphrase-file FILE  passphrase of an encrypted repository\n"
 	  "  --image         the arguments are images, even if they do not exist (an error)\n"
 	  "  --json          machine-readable output\n"
 	  "  --quiet         no messages but errors\n" },
@@ -68,6 +70,7 @@ static const struct cli_verb verbs[] = {
 	  "manifests, attached documents and captured volumes, and the kept documents.\n"
 	  "\n"
 	  "  --repo DIR      the repository (else $SHADOWREV_REPO, else the default one)\n"
+	  "  --passphrase-file FILE  passphrase of an encrypted repository\n"
 	  "  --json, --quiet\n" },
 	{ "export", cmd_export, "write the raw volume of one shadow copy",
 	  "usage: shadowrev export SHADOW-ID IMAGE... --to FILE|-\n"
@@ -85,6 +88,7 @@ static const struct cli_verb verbs[] = {
 	  "  --to FILE|-     where to write (required)\n"
 	  "  --force         replace an existing FILE\n"
 	  "  --repo DIR      the repository (when no IMAGE is given)\n"
+	  "  --passphrase-file FILE  passphrase of an encrypted repository\n"
 	  "  --json          print a summary as JSON\n"
 	  "  --progress=auto|none|json, --quiet\n" },
 	{ "revert", cmd_revert, "put volumes back to a shadow copy, in place",
@@ -169,21 +173,21 @@ static const struct cli_verb verbs[] = {
 	  "  --threads N           worker threads (default: cores + 1)\n"
 	  "  --passphrase-file FILE, --json, --quiet, --progress=auto|none|json\n" },
 	{ "sets", cmd_sets, "list the snapshot sets in the repository",
-	  "usage: shadowrev sets [--repo DIR] [--json]\n"
+	  "usage: shadowrev sets [--repo DIR] [--passphrase-file FILE] [--json]\n"
 	  "\n"
 	  "List every committed snapshot set, oldest first, with its volumes.\n" },
 	{ "verify", cmd_verify, "re-read and check the chunks of the repository",
-	  "usage: shadowrev verify [--repo DIR] [SET-ID] [--json]\n"
+	  "usage: shadowrev verify [--repo DIR] [--passphrase-file FILE] [SET-ID] [--json]\n"
 	  "\n"
 	  "Re-read, decode and re-hash every chunk of every set (or of one set), and\n"
 	  "name every set, volume and byte range a bad chunk touches. Exit 1 if any.\n" },
 	{ "gc", cmd_gc, "remove chunks no set references",
-	  "usage: shadowrev gc [--repo DIR] [--json]\n"
+	  "usage: shadowrev gc [--repo DIR] [--passphrase-file FILE] [--json]\n"
 	  "\n"
 	  "Remove chunks that no committed set references and that no running capture\n"
 	  "marked; safe while captures run.\n" },
 	{ "delete", cmd_delete, "delete a snapshot set from the repository",
-	  "usage: shadowrev delete set SET-ID [--repo DIR]\n"
+	  "usage: shadowrev delete set SET-ID [--repo DIR] [--passphrase-file FILE]\n"
 	  "\n"
 	  "Remove a set's manifest and indexes; 'shadowrev gc' then frees its chunks.\n" },
 	{ "mount", cmd_mount, "mount backups and shadow copies as a read-only file tree",
@@ -391,6 +395,8 @@ int main(int argc, char **argv)
 {
 	const struct cli_verb *v;
 
+	/* before anything can fork or exec: the secret leaves the environment (and /proc/PID/environ) */
+	crypto_passphrase_env_take();
 	cli_verbs = verbs;
 	cli_n_verbs = ARRAY_SIZE(verbs);
 	if (argc < 2)

@@ -14,6 +14,7 @@ struct catalog {
 	char *path;
 	int in_tx;
 	bool created; /* made by this open: the first sync rebuilds (kept documents too) */
+	char *pass_file; /* --passphrase-file, for an encrypted repository's sync */
 };
 
 /* An SQLite result code as -errno, with a detail naming the catalog and what was done. */
@@ -48,7 +49,7 @@ int catalog_import_files(struct catalog *c, const struct sr_guid *set, char *con
 /* Command layer: the repository directory (--repo, $SHADOWREV_REPO, the default), malloc'ed. */
 int catalog_cli_repo_dir(const char *opt, char **ret);
 /* Open and sync the catalog; prints the error and returns the exit code on failure. */
-int catalog_cli_open(const char *repo_opt, struct catalog **ret);
+int catalog_cli_open(const char *repo_opt, const char *pass_file, struct catalog **ret);
 
 static inline void sqlite3_finalizep(sqlite3_stmt **st)
 {

@@ -87,6 +87,8 @@ void catalog_rollback(struct catalog *c);
  * imported.
  */
 int catalog_sync(struct catalog *c, bool rebuild, unsigned *ret_new);
+/* The passphrase file catalog_sync() reads an encrypted repository's passphrase from (NULL: the environment, a prompt). */
+int catalog_set_passphrase_file(struct catalog *c, const char *file);
 
 /*
  * Exposures: which shadow copy `shadowrev expose` shows under which

@@ -223,7 +223,7 @@ int catalog_cli_repo_dir(const char *opt, char **ret)
 	return repo_default_dir(ret);
 }
 
-int catalog_cli_open(const char *repo_opt, struct catalog **ret)
+int catalog_cli_open(const char *repo_opt, const char *pass_file, struct catalog **ret)
 {
 	_cleanup_free_ char *dir = NULL;
 	struct catalog *c = NULL;
@@ -235,7 +235,9 @@ int catalog_cli_open(const char *repo_opt, struct catalog **ret)
 	r = catalog_open(dir, &c);
 	if (r < 0)
 		return sr_error(r, "cannot open the catalog of '%s'", dir);
-	r = catalog_sync(c, false, NULL);
+	r = catalog_set_passphrase_file(c, pass_file);
+	if (r >= 0)
+		r = catalog_sync(c, false, NULL);
 	if (r < 0) {
 		sr_error(r, "cannot bring the catalog of '%s' up to date", dir);
 		catalog_free(c);
@@ -245,9 +247,9 @@ int catalog_cli_open(const char *repo_opt, struct catalog **ret)
 	return EXIT_OK;
 }
 
-enum { OPT_REPO = OPT_FIRST_VERB_OPTION };
+enum { OPT_REPO = OPT_FIRST_VERB_OPTION, OPT_PASSFILE };
 
-static int import_verb(struct cli_common *cc, const char *repo_opt, char **args, int n)
+static int import_verb(struct cli_common *cc, const char *repo_opt, const char *pass_file, char **args, int n)
 {
 	struct import_job j = { 0 };
 	struct catalog *c = NULL;
@@ -258,7 +260,7 @@ static int import_verb(struct cli_common *cc, const char *repo_opt, char **args,
 		return cli_usage("catalog", "import: the set ID is missing");
 	if (n < 2)
 		return cli_usage("catalog", "import: no document given");
-	ex = catalog_cli_open(repo_opt, &c);
+	ex = catalog_cli_open(repo_opt, pass_file, &c);
 	if (ex != EXIT_OK)
 		return ex;
 	r = catalog_set_find(c, args[0], &j.set);
@@ -323,7 +325,7 @@ out:
 	return ex;
 }
 
-static int rebuild_verb(struct cli_common *cc, const char *repo_opt, int n)
+static int rebuild_verb(struct cli_common *cc, const char *repo_opt, const char *pass_file, int n)
 {
 	_cleanup_free_ char *dir = NULL;
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -340,7 +342,9 @@ static int rebuild_verb(struct cli_common *cc, const char *repo_opt, int n)
 	r = catalog_open(dir, &c);
 	if (r < 0)
 		return sr_error(r, "cannot open the catalog of '%s'", dir);
-	r = catalog_sync(c, true, &sets);
+	r = catalog_set_passphrase_file(c, pass_file);
+	if (r >= 0)
+		r = catalog_sync(c, true, &sets);
 	if (r >= 0)
 		r = catalog_prepare(c, "SELECT (SELECT count(*) FROM sets), (SELECT count(*) FROM shadows)", &st);
 	if (r >= 0 && sqlite3_step(st) == SQLITE_ROW) {
@@ -370,9 +374,10 @@ static int rebuild_verb(struct cli_common *cc, const char *repo_opt, int n)
 int cmd_catalog(int argc, char **argv)
 {
 	static const struct option opts[] = { CLI_COMMON_LONG_OPTIONS, { "repo", required_argument, NULL, OPT_REPO },
+					      { "passphrase-file", required_argument, NULL, OPT_PASSFILE },
 					      { 0 } };
 	struct cli_common c = { 0 };
-	const char *repo_opt = NULL;
+	const char *repo_opt = NULL, *pass_file = NULL;
 	int o, ex;
 
 	while ((o = cli_getopt(argc, argv, "", opts)) != -1) {
@@ -382,14 +387,18 @@ int cmd_catalog(int argc, char **argv)
 			repo_opt = optarg;
 			continue;
 		}
+		if (o == OPT_PASSFILE) {
+			pass_file = optarg;
+			continue;
+		}
 		if (cli_common_option(&c, "catalog", o, optarg, &ex) < 0)
 			return ex;
 	}
 	if (optind >= argc)
 		return cli_usage("catalog", "what to do is missing (import, rebuild)");
 	if (strcmp(argv[optind], "import") == 0)
-		return import_verb(&c, repo_opt, argv + optind + 1, argc - optind - 1);
+		return import_verb(&c, repo_opt, pass_file, argv + optind + 1, argc - optind - 1);
 	if (strcmp(argv[optind], "rebuild") == 0)
-		return rebuild_verb(&c, repo_opt, argc - optind - 1);
+		return rebuild_verb(&c, repo_opt, pass_file, argc - optind - 1);
 	return cli_usage("catalog", "cannot '%s' (known: import, rebuild)", argv[optind]);
 }

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The SQLite catalog: schema and migrations, imports, consistency. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "catalog-internal.h"
 #include "core/buf.h"
 #include "core/crypto.h"
+#include "core/io.h"
 #include "core/log.h"
 #include "core/macro.h"
 #include "metadata.h"
@@ -191,6 +194,51 @@ static int migrate(struct catalog *c)
 	return catalog_exec(c, "COMMIT");
 }
 
+/*
+ * SQLite opens the database (and its -wal and -shm files) by name, with O_CREAT and through
+ * symlinks: the folder is made ours alone (0700) and the database is created here, 0600, never
+ * through a symlink; one planted there is refused.
+ */
+static int catalog_place(const char *dir, const char *path)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct io_new n;
+	struct stat st;
+	int r;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return sr_fail(-errno, "cannot open '%s': %s", dir, strerror(errno));
+	if (st.st_uid == geteuid() && (st.st_mode & 07777) != 0700 && fchmod(fd, 0700) < 0 && (st.st_mode & 022))
+		return sr_fail(-errno, "cannot make '%s' private: %s", dir, strerror(errno));
+	if (st.st_uid != geteuid() && (st.st_mode & 022))
+		return sr_fail(-EPERM, "'%s' is writable by other users: no catalog there", dir);
+	if (fstatat(fd, CATALOG_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISREG(st.st_mode))
+			return sr_fail(-ELOOP, "'%s' is not a regular file", path);
+		return 0;
+	}
+	if (errno != ENOENT)
+		return sr_fail(-errno, "cannot open '%s': %s", path, strerror(errno));
+	r = io_new_open(&n, path);
+	if (r >= 0)
+		r = io_new_commit(&n, 0600, 0);
+	io_new_done(&n);
+	if (r < 0 && r != -EEXIST) /* -EEXIST: another process made it meanwhile */
+		return sr_fail(r, "cannot create '%s': %s", path, strerror(-r));
+	return 0;
+}
+
+int catalog_set_passphrase_file(struct catalog *c, const char *file)
+{
+	char *p = NULL;
+
+	if (file && !(p = strdup(file)))
+		return -ENOMEM;
+	free(c->pass_file);
+	c->pass_file = p;
+	return 0;
+}
+
 int catalog_open(const char *dir, struct catalog **ret)
 {
 	struct catalog *c;
@@ -211,7 +259,16 @@ int catalog_open(const char *dir, struct catalog **ret)
 		catalog_free(c);
 		return -ENOMEM;
 	}
-	rc = sqlite3_open_v2(c->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	r = catalog_place(dir, c->path);
+	if (r < 0) {
+		catalog_free(c);
+		return r;
+	}
+#ifndef SQLITE_OPEN_NOFOLLOW
+#define SQLITE_OPEN_NOFOLLOW 0
+#endif
+	rc = sqlite3_open_v2(c->path, &c->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
 	if (rc != SQLITE_OK) {
 		r = catalog_sqlite_error(c, rc, "cannot open");
 		catalog_free(c);
@@ -238,6 +295,7 @@ void catalog_free(struct catalog *c)
 		sqlite3_close(c->db);
 	free(c->dir);
 	free(c->path);
+	free(c->pass_file);
 	free(c);
 }
 

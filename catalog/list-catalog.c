@@ -834,14 +834,15 @@ out:
 	return r;
 }
 
-int list_catalog(struct cli_common *cc, const char *what, const char *repo_opt, const char *set_text)
+int list_catalog(struct cli_common *cc, const char *what, const char *repo_opt, const char *pass_file,
+		 const char *set_text)
 {
 	struct catalog *c = NULL;
 	char setbuf[GUID_STRING_MAX];
 	const char *set = NULL;
 	int r, ex;
 
-	ex = catalog_cli_open(repo_opt, &c);
+	ex = catalog_cli_open(repo_opt, pass_file, &c);
 	if (ex != EXIT_OK)
 		return ex;
 	/* one thread writes stdout: stdio need not lock per character (the JSON writer's cost at 10,000 sets) */

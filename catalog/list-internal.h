@@ -5,6 +5,7 @@
 #include "core/cli.h"
 
 /* `list sets|shadows|volumes|writers|storage` from the catalog (list-catalog.c); returns the exit code. */
-int list_catalog(struct cli_common *c, const char *what, const char *repo_opt, const char *set_text);
+int list_catalog(struct cli_common *c, const char *what, const char *repo_opt, const char *pass_file,
+		 const char *set_text);
 
 #endif

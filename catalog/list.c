@@ -177,7 +177,7 @@ static bool is_image_path(const char *p)
 	return stat(p, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
 }
 
-enum { OPT_REPO = OPT_FIRST_VERB_OPTION, OPT_SET, OPT_IMAGE };
+enum { OPT_REPO = OPT_FIRST_VERB_OPTION, OPT_SET, OPT_IMAGE, OPT_PASSFILE };
 
 int cmd_list(int argc, char **argv)
 {
@@ -185,9 +185,10 @@ int cmd_list(int argc, char **argv)
 					      { "repo", required_argument, NULL, OPT_REPO },
 					      { "set", required_argument, NULL, OPT_SET },
 					      { "image", no_argument, NULL, OPT_IMAGE },
+					      { "passphrase-file", required_argument, NULL, OPT_PASSFILE },
 					      { 0 } };
 	struct cli_common c = { 0 };
-	const char *repo = NULL, *set = NULL, *what;
+	const char *repo = NULL, *set = NULL, *what, *pass_file = NULL;
 	bool image = false;
 	int o, ex, n;
 
@@ -204,6 +205,10 @@ int cmd_list(int argc, char **argv)
 		}
 		if (o == OPT_IMAGE) {
 			image = true;
+			continue;
+		}
+		if (o == OPT_PASSFILE) {
+			pass_file = optarg;
 			continue;
 		}
 		if (cli_common_option(&c, "list", o, optarg, &ex) < 0)
@@ -232,7 +237,7 @@ int cmd_list(int argc, char **argv)
 	    strcmp(what, "writers") == 0 || strcmp(what, "storage") == 0) {
 		if (set && (strcmp(what, "sets") == 0 || strcmp(what, "storage") == 0))
 			return cli_usage("list", "'list %s' takes no --set", what);
-		return list_catalog(&c, what, repo, set);
+		return list_catalog(&c, what, repo, pass_file, set);
 	}
 	return cli_usage("list", "cannot list '%s' (known: sets, shadows, volumes, writers, storage)", what);
 }

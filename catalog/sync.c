@@ -308,7 +308,7 @@ int catalog_sync(struct catalog *c, bool rebuild, unsigned *ret_new)
 	if (gone)
 		rebuild = true;
 	if (enc) {
-		r = crypto_passphrase_get(NULL, "Repository passphrase: ", false, &pass);
+		r = crypto_passphrase_get(c->pass_file, "Repository passphrase: ", false, &pass);
 		if (r < 0)
 			goto out;
 	}

@@ -78,28 +78,71 @@ int cli_common_option(struct cli_common *c, const char *verb, int opt, const cha
 	}
 }
 
+/*
+ * The option word of the last error cli_getopt() found, and the full name of an option given
+ * abbreviated. Only the word up to '=' is ever printed: a value may be a secret.
+ */
+static const char *bad_word;
+static const char *bad_full;
+
+/* The argv word that named long option o (optind is past it and its value). */
+static const char *long_word(char **argv, const struct option *o)
+{
+	const char *w = argv[optind - 1];
+
+	if (o->has_arg != required_argument)
+		return w;
+	/* --name=VALUE is one word; --name VALUE two */
+	if (strncmp(w, "--", 2) == 0 && strchr(w, '=') && strncmp(w + 2, o->name, (size_t)(strchr(w, '=') - w - 2)) == 0)
+		return w;
+	return optind >= 2 ? argv[optind - 2] : w;
+}
+
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
 {
 	char opts[64];
+	int idx = -1, o;
 
 	/* a leading ':' makes a missing value return ':' rather than '?' */
 	snprintf(opts, sizeof(opts), ":%s", shortopts);
 	opterr = 0;
-	return getopt_long(argc, argv, opts, longopts, NULL);
+	bad_word = bad_full = NULL;
+	o = getopt_long(argc, argv, opts, longopts, &idx);
+	if ((o == '?' || o == ':') && optind >= 1 && optind - 1 < argc)
+		bad_word = argv[optind - 1];
+	/*
+	 * getopt_long takes any unique prefix of a long option; shadowrev takes none: "--passphrase
+	 * SECRET" would be --passphrase-file, and its value printed in the error about that file.
+	 */
+	if (o != -1 && o != '?' && o != ':' && idx >= 0) {
+		const char *w = long_word(argv, &longopts[idx]);
+		size_t n = strcspn(w, "=");
+		if (strncmp(w, "--", 2) != 0 || n - 2 != strlen(longopts[idx].name) ||
+		    strncmp(w + 2, longopts[idx].name, n - 2) != 0) {
+			bad_word = w;
+			bad_full = longopts[idx].name;
+			optopt = 0;
+			return '?';
+		}
+	}
+	return o;
 }
 
-int cli_bad_option(const char *verb, int code, int argc, char **argv)
+int cli_bad_option(const char *verb, int code, int argc _unused_, char **argv _unused_)
 {
-	const char *bad = (optind >= 1 && optind - 1 < argc) ? argv[optind - 1] : "?";
+	const char *bad = bad_word ? bad_word : "?";
+	int n = (int)strcspn(bad, "=");
 
+	if (bad_full)
+		return cli_usage(verb, "unknown option '%.*s' (options are not abbreviated: '--%s')", n, bad, bad_full);
 	if (code == ':') {
 		if (optopt > 0 && optopt < 0x100)
 			return cli_usage(verb, "option '-%c' needs a value", optopt);
-		return cli_usage(verb, "option '%s' needs a value", bad);
+		return cli_usage(verb, "option '%.*s' needs a value", n, bad);
 	}
 	if (optopt > 0 && optopt < 0x100)
 		return cli_usage(verb, "unknown option '-%c'", optopt);
-	return cli_usage(verb, "unknown option '%s'", bad);
+	return cli_usage(verb, "unknown option '%.*s'", n, bad);
 }
 
 int cli_pending_revert(char *const *images, size_t n, bool refuse)

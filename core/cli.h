@@ -61,9 +61,16 @@ int cli_common_option(struct cli_common *c, const char *verb, int opt, const cha
 /* Report a usage error in one line plus a hint, return EXIT_USAGE. */
 int cli_usage(const char *verb, const char *fmt, ...) _printf_(2, 3);
 
-/* getopt_long without getopt's own messages; returns '?' (unknown) or ':' (value missing) on errors. */
+/*
+ * getopt_long without getopt's own messages and without abbreviations (a long
+ * option must be given by its full name: an abbreviation is an unknown option);
+ * returns '?' (unknown) or ':' (value missing) on errors.
+ */
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
-/* After cli_getopt() returned '?' or ':' (code): report it in one line, return EXIT_USAGE. */
+/*
+ * After cli_getopt() returned '?' or ':' (code): report it in one line, return
+ * EXIT_USAGE. Only the option's name is printed, never its value.
+ */
 int cli_bad_option(const char *verb, int code, int argc, char **argv);
 
 /*

@@ -254,6 +254,30 @@ static int prompt_tty(const char *prompt, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
+static char *env_pass; /* $SHADOWREV_PASSPHRASE, taken out of the environment */
+
+void crypto_passphrase_env_take(void)
+{
+	static const char name[] = "SHADOWREV_PASSPHRASE=";
+	extern char **environ;
+	char *entry = NULL;
+
+	for (char **e = environ; e && *e; e++)
+		if (strncmp(*e, name, sizeof(name) - 1) == 0) {
+			entry = *e;
+			break;
+		}
+	if (!entry)
+		return;
+	crypto_passphrase_free(env_pass); /* set again since (setenv): the newer one */
+	env_pass = strdup(entry + sizeof(name) - 1);
+	/* the pointer out of environ first (unsetenv matches by name), then the bytes, in place */
+	(void)unsetenv("SHADOWREV_PASSPHRASE");
+	crypto_wipe(entry, strlen(entry));
+	if (!env_pass) /* out of memory: ask as if it were not set rather than use a half */
+		sr_warn("cannot keep SHADOWREV_PASSPHRASE: out of memory");
+}
+
 int crypto_passphrase_get(const char *file, const char *prompt, bool confirm, char **ret)
 {
 	const char *env;
@@ -262,7 +286,8 @@ int crypto_passphrase_get(const char *file, const char *prompt, bool confirm, ch
 
 	if (file)
 		return pass_from_file(file, ret);
-	env = getenv("SHADOWREV_PASSPHRASE");
+	crypto_passphrase_env_take(); /* a caller that is not main() */
+	env = env_pass;
 	if (env) {
 		if (!*env)
 			return sr_fail(-EKEYREJECTED, "SHADOWREV_PASSPHRASE is empty");

@@ -66,4 +66,15 @@ int hex_parse(const char *s, size_t slen, uint8_t *out, size_t len);
 int crypto_passphrase_get(const char *file, const char *prompt, bool confirm, char **ret);
 void crypto_passphrase_free(char *p);
 
+/*
+ * Take $SHADOWREV_PASSPHRASE out of the environment, into this process's
+ * memory only (crypto_passphrase_get() finds it there): the variable is
+ * removed and its bytes are overwritten where they are, so that no child (an
+ * exec'ed qemu-img, fusermount3) inherits it and /proc/PID/environ of this
+ * process and of a forked daemon (which shows the first environment block,
+ * not environ) does not show it. main() calls it first; calling it again is
+ * harmless. Not thread-safe (environ).
+ */
+void crypto_passphrase_env_take(void);
+
 #endif

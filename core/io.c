@@ -6,10 +6,12 @@
 #include <libgen.h>
 #include <limits.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -174,37 +176,217 @@ int fsync_parent(const char *path)
 	return 0;
 }
 
+/*
+ * The umask, read once: files made 0600 get their final mode with fchmod(),
+ * which the umask does not touch, and umask() itself cannot be read without
+ * setting it (a race with other threads creating files).
+ */
+static mode_t cached_umask = (mode_t)-1;
+static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
+
+static void umask_read(void)
+{
+	char line[128];
+	FILE *f = fopen("/proc/self/status", "re");
+
+	cached_umask = 022;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Umask:", 6) == 0) {
+			cached_umask = (mode_t)strtoul(line + 6, NULL, 8) & 0777;
+			break;
+		}
+	fclose(f);
+}
+
+/* A fresh temporary name for base: ".BASE.tmp.<16 hex>" (readers and gc of the repository skip dot names). */
+static int tmp_name(const char *base, char **ret)
+{
+	uint64_t rnd;
+
+	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return errno ? -errno : -EIO;
+	if (asprintf(ret, ".%.200s.tmp.%016llx", base, (unsigned long long)rnd) < 0) {
+		*ret = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Create a file under a fresh temporary name in dirfd: O_EXCL|O_NOFOLLOW, retried on a clash. */
+static int tmp_create(int dirfd, const char *base, char **ret_name)
+{
+	for (int attempt = 0; attempt < 16; attempt++) {
+		char *t;
+		int fd, r = tmp_name(base, &t);
+		if (r < 0)
+			return r;
+		fd = openat(dirfd, t, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			*ret_name = t;
+			return fd;
+		}
+		r = -errno;
+		free(t);
+		if (r != -EEXIST)
+			return r;
+	}
+	return -EEXIST;
+}
+
+/* O_TMPFILE files are linked through /proc/self/fd (linkat AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH). */
+static bool proc_fd_usable(void)
+{
+	static int usable = -1;
+
+	if (usable < 0)
+		usable = access("/proc/self/fd", X_OK) == 0;
+	return usable;
+}
+
+static int link_tmpfile(int fd, int dirfd, const char *name)
+{
+	char self[64];
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, self, dirfd, name, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+}
+
+bool io_new_no_tmpfile;
+
+int io_new_open(struct io_new *n, const char *path)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	const char *slash, *base, *dir;
+	int r;
+
+	*n = (struct io_new)IO_NEW_INIT;
+	if (!copy)
+		return -ENOMEM;
+	slash = strrchr(copy, '/');
+	if (slash) {
+		copy[slash - copy] = 0;
+		base = slash + 1;
+		dir = slash == copy ? "/" : copy;
+	} else {
+		base = copy;
+		dir = ".";
+	}
+	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+		return -EISDIR;
+	n->name = strdup(base);
+	if (!n->name)
+		return -ENOMEM;
+	n->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (n->dirfd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (!io_new_no_tmpfile && proc_fd_usable()) {
+		n->fd = openat(n->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (n->fd >= 0)
+			return 0;
+		/* no O_TMPFILE on this file system (or kernel): a random name */
+		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL && errno != ENOENT) {
+			r = -errno;
+			goto fail;
+		}
+	}
+	n->fd = tmp_create(n->dirfd, n->name, &n->tmp);
+	if (n->fd < 0) {
+		r = n->fd;
+		goto fail;
+	}
+	return 0;
+fail:
+	io_new_done(n);
+	return r;
+}
+
+int io_new_commit(struct io_new *n, mode_t mode, unsigned flags)
+{
+	_cleanup_free_ char *t = NULL;
+	int r;
+
+	if (n->fd < 0 || n->committed)
+		return -EBADF;
+	(void)pthread_once(&umask_once, umask_read);
+	if (fchmod(n->fd, mode & ~cached_umask & 07777) < 0)
+		return -errno;
+	if (!(flags & IO_NEW_NOSYNC) && fsync(n->fd) < 0)
+		return -errno;
+	if (!n->tmp) {
+		/* unnamed: link it at its name, or beside it and rename it over */
+		if (!(flags & IO_NEW_REPLACE)) {
+			r = link_tmpfile(n->fd, n->dirfd, n->name);
+			if (r < 0)
+				return r;
+		} else {
+			for (int attempt = 0;; attempt++) {
+				r = tmp_name(n->name, &t);
+				if (r < 0)
+					return r;
+				r = link_tmpfile(n->fd, n->dirfd, t);
+				if (r != -EEXIST || attempt == 15)
+					break;
+				t = (free(t), NULL);
+			}
+			if (r < 0)
+				return r;
+			if (renameat(n->dirfd, t, n->dirfd, n->name) < 0) {
+				r = -errno;
+				(void)unlinkat(n->dirfd, t, 0);
+				return r;
+			}
+		}
+	} else if (flags & IO_NEW_REPLACE) {
+		if (renameat(n->dirfd, n->tmp, n->dirfd, n->name) < 0)
+			return -errno;
+		n->tmp = (free(n->tmp), NULL);
+	} else {
+		if (renameat2(n->dirfd, n->tmp, n->dirfd, n->name, RENAME_NOREPLACE) < 0) {
+			if (errno != EINVAL && errno != ENOSYS)
+				return -errno;
+			/* no RENAME_NOREPLACE here: a hard link never replaces either */
+			if (linkat(n->dirfd, n->tmp, n->dirfd, n->name, 0) < 0)
+				return -errno;
+			(void)unlinkat(n->dirfd, n->tmp, 0);
+		}
+		n->tmp = (free(n->tmp), NULL);
+	}
+	n->committed = true;
+	if (!(flags & IO_NEW_NOSYNC) && fsync(n->dirfd) < 0)
+		return -errno;
+	return 0;
+}
+
+void io_new_done(struct io_new *n)
+{
+	if (n->tmp && n->dirfd >= 0)
+		(void)unlinkat(n->dirfd, n->tmp, 0);
+	if (n->fd >= 0)
+		close(n->fd);
+	if (n->dirfd >= 0)
+		close(n->dirfd);
+	free(n->tmp);
+	free(n->name);
+	*n = (struct io_new)IO_NEW_INIT;
+}
+
 int atomic_replace(const char *path, const void *data, size_t len, mode_t mode)
 {
-	_cleanup_free_ char *tmp = NULL;
-	int fd, r;
+	struct io_new n;
+	int r;
 
-	for (int attempt = 0; attempt < 100; attempt++) {
-		free(tmp);
-		if (asprintf(&tmp, "%s.tmp.%d.%u", path, (int)getpid(), (unsigned)rand()) < 0) {
-			tmp = NULL;
-			return -ENOMEM;
-		}
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-		if (fd >= 0)
-			break;
-		if (errno != EEXIST)
-			return -errno;
-	}
-	if (fd < 0)
-		return -EEXIST;
-	r = write_full(fd, data, len);
-	if (r >= 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r >= 0)
-		r = -errno;
-	if (r >= 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
+	r = io_new_open(&n, path);
+	if (r < 0)
 		return r;
-	}
-	return fsync_parent(path);
+	r = write_full(n.fd, data, len);
+	if (r >= 0)
+		r = io_new_commit(&n, mode, IO_NEW_REPLACE);
+	io_new_done(&n);
+	return r;
 }
 
 int lockfile_take(const char *path, int shared, int wait)
@@ -212,7 +394,8 @@ int lockfile_take(const char *path, int shared, int wait)
 	struct flock fl = { .l_type = (short)(shared ? F_RDLCK : F_WRLCK), .l_whence = SEEK_SET };
 	int fd;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/* lock files stay (a lock is on the file, not its name): never through a symlink, never made wider */
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0) {

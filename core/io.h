@@ -41,17 +41,56 @@ int pwrite_direct(int fd, int dfd, const void *buf, size_t len, uint64_t off, bo
 int read_file(const char *path, size_t max, void **ret, size_t *ret_len);
 
 /*
- * Replace path atomically with data: write a temporary file (O_EXCL) in the
- * same directory, fsync it, rename it over path, fsync the directory. Either
- * the old or the new content is visible after a crash, never a mix.
+ * Replace path atomically with data (io_new_open() and commit with
+ * IO_NEW_REPLACE): either the old or the new content is visible after a
+ * crash, never a mix.
  */
 int atomic_replace(const char *path, const void *data, size_t len, mode_t mode);
+/*
+ * Creating a new file safely, the one way shadowrev creates files (see
+ * tests/check-creat.sh). io_new_open() makes an unnamed file in path's folder
+ * (O_TMPFILE) or, where the file system has none, a file under a random,
+ * unpredictable name there (".NAME.tmp.<16 hex>", O_CREAT|O_EXCL|O_NOFOLLOW:
+ * never an existing file, never through a symlink), mode 0600 and opened
+ * O_RDWR|O_CLOEXEC in n->fd. The folder part of path is resolved once, as
+ * given; everything after happens relative to that folder's fd.
+ *
+ * io_new_commit() gives the file its mode (masked by the umask), fsyncs it,
+ * puts it at path and fsyncs the folder. Without IO_NEW_REPLACE an existing
+ * path (a symlink too, dangling or not) is never replaced: -EEXIST (linkat()
+ * or renameat2(RENAME_NOREPLACE)). With it, rename() replaces the name itself:
+ * a symlink at path is replaced, never followed. IO_NEW_NOSYNC skips both
+ * fsyncs (chunks: the caller syncs later). n->fd stays open after a commit
+ * until io_new_done(); on error nothing is left at path or under a temporary
+ * name.
+ *
+ * io_new_done() closes and, when not committed, removes what io_new_open()
+ * made (free of an unopened IO_NEW_INIT is fine). Return 0 or -errno.
+ */
+struct io_new {
+	int fd;     /* the new file, O_RDWR */
+	int dirfd;  /* the folder it goes into */
+	char *name; /* its final name in dirfd */
+	char *tmp;  /* its temporary name in dirfd; NULL: unnamed (O_TMPFILE) or committed */
+	bool committed;
+};
+#define IO_NEW_INIT { .fd = -1, .dirfd = -1 }
+enum {
+	IO_NEW_REPLACE = 1 << 0,
+	IO_NEW_NOSYNC = 1 << 1,
+};
+int io_new_open(struct io_new *n, const char *path);
+/* Unit tests set it to take the random-name path where O_TMPFILE works. */
+extern bool io_new_no_tmpfile;
+int io_new_commit(struct io_new *n, mode_t mode, unsigned flags);
+void io_new_done(struct io_new *n);
+
 /* fsync the directory that contains path. */
 int fsync_parent(const char *path);
 
 /*
- * Lock files: an fcntl (OFD) lock on path, created if missing. shared=1 takes a
- * read lock. wait=0 returns -EBUSY instead of waiting. Returns the fd (>= 0);
+ * Lock files: an fcntl (OFD) lock on path, created if missing (mode 0600, never
+ * through a symlink: -ELOOP). shared=1 takes a read lock. wait=0 returns -EBUSY instead of waiting. Returns the fd (>= 0);
  * close it to release the lock.
  */
 int lockfile_take(const char *path, int shared, int wait);

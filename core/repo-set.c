@@ -321,14 +321,14 @@ int repo_open_any(const char *dir, const char *pass_file, struct repo **ret)
 	return r;
 }
 
-int repo_find_volume_src(const char *repo_dir, const char *shadow_id_text, struct src **ret)
+int repo_find_volume_src(const char *repo_dir, const char *pass_file, const char *shadow_id_text, struct src **ret)
 {
 	struct repo *r = NULL;
 	struct repo_manifest *sets = NULL;
 	size_t n = 0, s, v;
 	int e;
 
-	e = repo_open_any(repo_dir, NULL, &r);
+	e = repo_open_any(repo_dir, pass_file, &r);
 	if (e >= 0)
 		e = repo_sets_load(r, &sets, &n);
 	if (e >= 0)

@@ -256,37 +256,20 @@ int repo_config_parse(const void *buf, size_t len, struct repo_config *ret)
 
 int repo_write_file(const struct repo *r, const char *rel, const void *data, size_t len, bool exclusive)
 {
-	_cleanup_free_ char *path = NULL, *tmp = NULL;
-	_cleanup_close_ int fd = -1;
-	unsigned rnd;
+	_cleanup_free_ char *path = NULL;
+	struct io_new n;
 	int e;
 
 	if (asprintf(&path, "%s/%s", r->dir, rel) < 0)
 		return -ENOMEM;
-	(void)crypto_random(&rnd, sizeof(rnd));
-	if (asprintf(&tmp, "%s.tmp.%d.%08x", path, (int)getpid(), rnd) < 0) {
-		tmp = NULL;
-		return -ENOMEM;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	e = write_full(fd, data, len);
-	if (e >= 0 && fsync(fd) < 0)
-		e = -errno;
-	if (e >= 0) {
-		if (exclusive) {
-			if (link(tmp, path) < 0)
-				e = -errno;
-			unlink(tmp);
-		} else if (rename(tmp, path) < 0)
-			e = -errno;
-	}
-	if (e < 0) {
-		unlink(tmp);
+	e = io_new_open(&n, path);
+	if (e < 0)
 		return e;
-	}
-	return fsync_parent(path);
+	e = write_full(n.fd, data, len);
+	if (e >= 0)
+		e = io_new_commit(&n, 0600, exclusive ? 0 : IO_NEW_REPLACE);
+	io_new_done(&n);
+	return e;
 }
 
 int repo_read_file(const struct repo *r, const char *rel, size_t max, void **ret, size_t *ret_len)
@@ -375,6 +358,28 @@ int repo_init(const char *dir, const struct repo_init_opts *o)
 			if (access(path, F_OK) == 0)
 				return sr_fail(-EEXIST, "'%s' is a repository already", dir);
 			return sr_fail(-EEXIST, "'%s' is not empty", dir);
+		}
+	}
+	/*
+	 * The config holds the wrapped key and its salt: the folder is ours and 0700 whatever existed
+	 * before; an empty folder of another user is refused, not taken over (and nothing is changed in a
+	 * folder that is refused).
+	 */
+	{
+		struct stat st;
+		if (fstat(dirfd(d), &st) < 0) {
+			r = -errno;
+			closedir(d);
+			return sr_fail(r, "cannot open '%s': %s", dir, strerror(-r));
+		}
+		if (st.st_uid != geteuid()) {
+			closedir(d);
+			return sr_fail(-EPERM, "'%s' belongs to another user (uid %u)", dir, (unsigned)st.st_uid);
+		}
+		if ((st.st_mode & 07777) != 0700 && fchmod(dirfd(d), 0700) < 0) {
+			r = -errno;
+			closedir(d);
+			return sr_fail(r, "cannot make '%s' private: %s", dir, strerror(-r));
 		}
 	}
 	closedir(d);
@@ -552,32 +557,20 @@ int repo_chunk_put_new(const struct repo *r, const uint8_t d[CRYPTO_DIGEST_SIZE]
 static int chunk_put(const struct repo *r, const uint8_t d[CRYPTO_DIGEST_SIZE], const void *env, size_t len,
 		     bool exclusive)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 32];
-	unsigned rnd = 0;
-	int fd, e;
+	char path[PATH_MAX];
+	struct io_new n;
+	int e;
 
 	repo_chunk_path(r, d, path, sizeof(path));
-	(void)crypto_random(&rnd, sizeof(rnd));
-	/* a dot name: readers and gc's sweep of chunk names skip it; gc removes stale ones */
-	snprintf(tmp, sizeof(tmp), "%.*s.tmp.%d.%08x", (int)(strrchr(path, '/') - path + 1), path, (int)getpid(),
-		 rnd);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	e = chunk_write(fd, env, len);
-	if (close(fd) < 0 && e >= 0)
-		e = -errno;
-	if (e >= 0 && exclusive) {
-		/* link, not rename: a composite never replaces a chunk that is there (plain ones may be referenced) */
-		if (link(tmp, path) < 0)
-			e = -errno;
-		unlink(tmp);
-		return e;
-	}
-	if (e >= 0 && rename(tmp, path) < 0)
-		e = -errno;
+	/* unnamed, or a dot name: readers and gc's sweep of chunk names skip it; gc removes stale ones */
+	e = io_new_open(&n, path);
 	if (e < 0)
-		unlink(tmp);
+		return e;
+	e = chunk_write(n.fd, env, len);
+	/* not exclusive: replace (plain chunks may be referenced); a composite never replaces a chunk that is there */
+	if (e >= 0)
+		e = io_new_commit(&n, 0600, IO_NEW_NOSYNC | (exclusive ? 0 : IO_NEW_REPLACE));
+	io_new_done(&n);
 	return e;
 }
 

@@ -291,10 +291,10 @@ int repo_open_any(const char *dir, const char *pass_file, struct repo **ret);
 
 /*
  * One call for other modules: open the repository (repo_dir NULL: the default
- * one; passphrase from $SHADOWREV_PASSPHRASE, $SHADOWREV_PASSPHRASE_FILE or a
- * prompt), find the volume by shadow ID, return a source reading it.
+ * one; passphrase as repo_open_any() with pass_file), find the volume by
+ * shadow ID, return a source reading it.
  */
-int repo_find_volume_src(const char *repo_dir, const char *shadow_id_text, struct src **ret);
+int repo_find_volume_src(const char *repo_dir, const char *pass_file, const char *shadow_id_text, struct src **ret);
 
 /*
  * Writers (captures) register while they run, so gc knows how old their marks

@@ -527,10 +527,15 @@ static int state_open(const char *root, bool create, int *ret_lock)
 
 	sfmt(p, sizeof(p), "%s/.shadowrev/mnt", root);
 	if (create) {
-		r = mkdir_p(p, 0755);
+		/* the state is root's alone (lock, pointers, a catalog): 0700, whatever was there before */
+		r = mkdir_p(p, 0700);
 		if (r >= 0) {
 			sfmt(p, sizeof(p), "%s/.shadowrev/catalog-of", root);
-			r = mkdir_p(p, 0755);
+			r = mkdir_p(p, 0700);
+		}
+		if (r >= 0) {
+			sfmt(p, sizeof(p), "%s/.shadowrev", root);
+			r = chmod(p, 0700) < 0 ? -errno : 0;
 		}
 		if (r < 0)
 			return sr_fail(r, "cannot create '%s': %s", p, strerror(-r));

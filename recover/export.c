@@ -74,23 +74,23 @@ static int copy_src(struct src *s, int fd, bool sparse, uint64_t *ret_data)
 
 int cmd_export(int argc, char **argv)
 {
-	enum { OPT_TO = OPT_FIRST_VERB_OPTION, OPT_FORCE, OPT_REPO };
+	enum { OPT_TO = OPT_FIRST_VERB_OPTION, OPT_FORCE, OPT_REPO, OPT_PASS };
 	static const struct option opts[] = { CLI_COMMON_LONG_OPTIONS,
 					      { "to", required_argument, NULL, OPT_TO },
 					      { "force", no_argument, NULL, OPT_FORCE },
 					      { "repo", required_argument, NULL, OPT_REPO },
+					      { "passphrase-file", required_argument, NULL, OPT_PASS },
 					      { 0 } };
 	struct cli_common c = { 0 };
-	const char *to = NULL, *id, *repo_dir = NULL;
+	const char *to = NULL, *id, *repo_dir = NULL, *pass = NULL;
 	bool force = false;
 	struct volset *vs = NULL;
 	_cleanup_src_ struct src *view = NULL;
-	_cleanup_free_ char *tmp = NULL;
 	size_t vi;
 	unsigned k;
 	uint64_t data = 0;
 	double t0 = now_seconds();
-	int o, ex, r, fd = -1;
+	int o, ex, r;
 
 	while ((o = cli_getopt(argc, argv, "", opts)) != -1) {
 		if (o == '?' || o == ':')
@@ -103,6 +103,8 @@ int cmd_export(int argc, char **argv)
 			force = true;
 		else if (o == OPT_REPO)
 			repo_dir = optarg;
+		else if (o == OPT_PASS)
+			pass = optarg;
 	}
 	if (optind >= argc)
 		return cli_usage("export", "no shadow copy ID given");
@@ -111,12 +113,14 @@ int cmd_export(int argc, char **argv)
 		return cli_usage("export", "--to FILE or --to - is required");
 	if (optind < argc && repo_dir)
 		return cli_usage("export", "give either IMAGE... or --repo, not both");
+	if (optind < argc && pass)
+		return cli_usage("export", "--passphrase-file is for the repository, not IMAGE...");
 	if (strcmp(to, "-") == 0 && isatty(STDOUT_FILENO))
 		return cli_usage("export", "refusing to write a volume image to a terminal");
 
 	if (optind >= argc) {
 		/* no image: a volume captured into the repository (--repo, or the default one) */
-		r = repo_find_volume_src(repo_dir, id, &view);
+		r = repo_find_volume_src(repo_dir, pass, id, &view);
 		if (r < 0)
 			return sr_error(r, "cannot export shadow copy '%s'", id);
 	} else {
@@ -137,30 +141,29 @@ int cmd_export(int argc, char **argv)
 	if (strcmp(to, "-") == 0) {
 		r = copy_src(view, STDOUT_FILENO, false, &data);
 	} else {
+		/* an unnamed or randomly named file beside FILE (io_new_open): no name anyone can plant first */
+		struct io_new n = IO_NEW_INIT;
 		struct stat st;
 		if (stat(to, &st) == 0 && S_ISBLK(st.st_mode)) {
 			r = sr_fail(-EINVAL, "'%s' is a block device; write to a file or to standard output", to);
-		} else if (!force && access(to, F_OK) == 0) {
+		} else if (!force && fstatat(AT_FDCWD, to, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			r = sr_fail(-EEXIST, "'%s' exists (use --force to replace it)", to);
-		} else if (asprintf(&tmp, "%s.shadowrev-tmp", to) < 0) {
-			tmp = NULL;
-			r = -ENOMEM;
 		} else {
-			fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-			r = fd < 0 ? sr_fail(-errno, "cannot create '%s': %s", tmp, strerror(errno)) : 0;
+			r = io_new_open(&n, to);
+			if (r < 0)
+				r = sr_fail(r, "cannot create '%s': %s", to, strerror(-r));
 		}
 		if (r >= 0)
-			r = copy_src(view, fd, true, &data);
-		if (r >= 0 && fsync(fd) < 0)
-			r = -errno;
-		if (fd >= 0 && close(fd) < 0 && r >= 0)
-			r = -errno;
-		if (r >= 0 && rename(tmp, to) < 0)
-			r = -errno;
-		if (r >= 0)
-			r = fsync_parent(to);
-		if (r < 0 && fd >= 0)
-			unlink(tmp);
+			r = copy_src(view, n.fd, true, &data);
+		if (r >= 0) {
+			/* without --force, a FILE that appeared meanwhile (or a symlink there) is never replaced */
+			r = io_new_commit(&n, 0644, force ? IO_NEW_REPLACE : 0);
+			if (r == -EEXIST)
+				r = sr_fail(r, "'%s' exists (use --force to replace it)", to);
+			else if (r < 0)
+				r = sr_fail(r, "cannot write '%s': %s", to, strerror(-r));
+		}
+		io_new_done(&n);
 	}
 	if (r < 0) {
 		sr_error(r, "cannot export shadow copy '%s'", id);

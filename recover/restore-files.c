@@ -1519,7 +1519,7 @@ int rs_cmd_files(int argc, char **argv)
 	struct cli_common c = { 0 };
 	const char *to = NULL, *arch = NULL, *format = NULL, *repo_dir = NULL, *pass = NULL, *spec;
 	_cleanup_free_ char **images = NULL;
-	_cleanup_free_ char *tmp = NULL;
+	struct io_new nf = IO_NEW_INIT;
 	size_t n_images = 0;
 	struct rs_source s = { 0 };
 	struct rf f = { 0 };
@@ -1612,9 +1612,25 @@ int rs_cmd_files(int argc, char **argv)
 			goto fail;
 		}
 		cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (cwd < 0 || chdir(to) < 0) {
-			r = sr_fail(-errno, "cannot enter '%s': %s", to, strerror(errno));
-			goto fail;
+		/*
+		 * DIR itself is not followed if it is a symlink (one planted in /tmp would take every file,
+		 * and --overwrite's replacements, elsewhere); below it nothing is (see the top of this file)
+		 */
+		{
+			int tfd = open(to, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			struct stat lst;
+			/* a symlink is ELOOP, or ENOTDIR with O_DIRECTORY */
+			if (tfd < 0 && (errno == ELOOP || errno == ENOTDIR) && lstat(to, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+				r = sr_fail(-ELOOP, "'%s' is a symlink; give the folder itself", to);
+				goto fail;
+			}
+			if (cwd < 0 || tfd < 0 || fchdir(tfd) < 0) {
+				r = sr_fail(-errno, "cannot enter '%s': %s", to, strerror(errno));
+				if (tfd >= 0)
+					close(tfd);
+				goto fail;
+			}
+			close(tfd);
 		}
 	} else {
 		f.sysns = "system.";
@@ -1634,20 +1650,18 @@ int rs_cmd_files(int argc, char **argv)
 		if (strcmp(arch, "-") == 0)
 			out_fd = STDOUT_FILENO;
 		else {
-			if (!f.overwrite && access(arch, F_OK) == 0) {
+			struct stat ast;
+			if (!f.overwrite && fstatat(AT_FDCWD, arch, &ast, AT_SYMLINK_NOFOLLOW) == 0) {
 				r = sr_fail(-EEXIST, "'%s' exists (use --overwrite to replace it)", arch);
 				goto fail;
 			}
-			if (asprintf(&tmp, "%s.shadowrev-tmp", arch) < 0) {
-				tmp = NULL;
-				r = -ENOMEM;
+			/* unnamed or randomly named beside FILE until complete (io_new_open): nothing to plant */
+			r = io_new_open(&nf, arch);
+			if (r < 0) {
+				r = sr_fail(r, "cannot create '%s': %s", arch, strerror(-r));
 				goto fail;
 			}
-			out_fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-			if (out_fd < 0) {
-				r = sr_fail(-errno, "cannot create '%s': %s", tmp, strerror(errno));
-				goto fail;
-			}
+			out_fd = nf.fd;
 		}
 		if (archive_write_open_fd(f.a, out_fd) != ARCHIVE_OK) {
 			r = ae_error(&f, ARCHIVE_FATAL);
@@ -1685,18 +1699,15 @@ int rs_cmd_files(int argc, char **argv)
 			sr_warn("cannot flush '%s' to disk: %s", to, strerror(errno));
 		if (dfd >= 0)
 			close(dfd);
-	} else if (tmp) {
-		if (fsync(out_fd) < 0 || close(out_fd) < 0) {
-			out_fd = -1;
-			r = sr_fail(-errno, "cannot write '%s': %s", tmp, strerror(errno));
+	} else if (nf.fd >= 0) {
+		/* without --overwrite, a FILE that appeared meanwhile (or a symlink there) is never replaced */
+		r = io_new_commit(&nf, 0644, f.overwrite ? IO_NEW_REPLACE : 0);
+		if (r == -EEXIST)
+			r = sr_fail(r, "'%s' exists (use --overwrite to replace it)", arch);
+		else if (r < 0)
+			r = sr_fail(r, "cannot write '%s': %s", arch, strerror(-r));
+		if (r < 0)
 			goto fail;
-		}
-		out_fd = -1;
-		if (rename(tmp, arch) < 0) {
-			r = sr_fail(-errno, "cannot rename '%s': %s", tmp, strerror(errno));
-			goto fail;
-		}
-		fsync_parent(arch);
 	}
 	if (cwd >= 0) {
 		if (fchdir(cwd) < 0) {}
@@ -1739,17 +1750,16 @@ int rs_cmd_files(int argc, char **argv)
 fail:
 	sr_error(r, "cannot restore files of '%s'", spec);
 	r = EXIT_FAILED;
-	if (tmp && out_fd >= 0)
-		unlink(tmp);
 done:
 	if (cwd >= 0) {
 		if (fchdir(cwd) < 0) {}
 		close(cwd);
 	}
-	if (out_fd >= 0 && out_fd != STDOUT_FILENO)
+	if (out_fd >= 0 && out_fd != STDOUT_FILENO && out_fd != nf.fd)
 		close(out_fd);
 	if (f.a)
 		archive_write_free(f.a);
+	io_new_done(&nf); /* closes it; removes what was not committed */
 	for (size_t i = 0; i < f.n_paths; i++)
 		free(f.paths[i]);
 	free(f.paths);

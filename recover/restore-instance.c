@@ -50,7 +50,9 @@ struct ri_out {
 	int disk;    /* index in m->disks, -1: a bare volume (vol) */
 	size_t vol;  /* for bare volumes */
 	char *path;  /* final path */
-	char *raw;   /* where the raw bytes go (path, or a temporary name) */
+	char *raw;   /* the path the raw bytes go to, for messages */
+	struct io_new nf; /* a new file (not device): unnamed or randomly named until committed at path */
+	bool named;  /* path was given (--disk diskN=PATH): a symlink there is followed */
 	bool fresh;  /* a new file: sparse */
 	bool device; /* existing file or block device written in place */
 	int fd;
@@ -266,6 +268,9 @@ static int open_out(struct ri_out *o, uint64_t size, bool yes)
 	struct stat st;
 	int r;
 
+	/* a name we made up in --to DIR is never followed through a symlink someone put there */
+	if (!o->named && lstat(o->path, &st) == 0 && S_ISLNK(st.st_mode))
+		return sr_fail(-ELOOP, "'%s' is a symlink; not followed", o->path);
 	if (stat(o->path, &st) == 0) {
 		if (!yes)
 			return sr_fail(-EEXIST, "'%s' exists: give --yes to overwrite it", o->path);
@@ -292,18 +297,14 @@ static int open_out(struct ri_out *o, uint64_t size, bool yes)
 		}
 		return 0;
 	}
-	if (asprintf(&o->raw, "%s.shadowrev-tmp", o->path) < 0) {
-		o->raw = NULL;
+	o->raw = strdup(o->path);
+	if (!o->raw)
 		return -ENOMEM;
-	}
-	o->fd = open(o->raw, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (o->fd < 0 && errno == EEXIST) {
-		/* a leftover of an interrupted restore of ours */
-		unlink(o->raw);
-		o->fd = open(o->raw, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	}
-	if (o->fd < 0)
-		return sr_fail(-errno, "cannot create '%s': %s", o->raw, strerror(errno));
+	/* no name until it is complete (io_new_open): nothing to plant beside it, nothing left by a crash */
+	r = io_new_open(&o->nf, o->path);
+	if (r < 0)
+		return sr_fail(r, "cannot create '%s': %s", o->path, strerror(-r));
+	o->fd = o->nf.fd;
 	if (ftruncate(o->fd, (off_t)size) < 0)
 		return sr_fail(-errno, "cannot size '%s': %s", o->raw, strerror(errno));
 	o->fresh = true;
@@ -318,6 +319,7 @@ static int run_qemu_img(const char *fmt, const char *in, const char *out)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
+		(void)unsetenv("SHADOWREV_PASSPHRASE"); /* no secret in a child's environment (main.c took it already) */
 		if (strcmp(fmt, "vhdx") == 0)
 			execlp("qemu-img", "qemu-img", "convert", "-q", "-f", "raw", "-O", "vhdx", "-o",
 			       "subformat=dynamic", in, out, (char *)NULL);
@@ -332,6 +334,48 @@ static int run_qemu_img(const char *fmt, const char *in, const char *out)
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return sr_fail(-EIO, "qemu-img convert to %s failed", fmt);
 	return 0;
+}
+
+/*
+ * qemu-img creates its output by name (O_CREAT|O_TRUNC, through symlinks): let it write into a folder
+ * of our own (mkdtemp: a random name, 0700) beside final, then move the file to final, never over an
+ * existing one unless replace.
+ */
+static int convert_into(const char *fmt, const char *in, const char *final, bool replace)
+{
+	_cleanup_free_ char *dir = NULL, *out = NULL;
+	const char *slash = strrchr(final, '/');
+	int r;
+
+	if (asprintf(&dir, "%.*s.%s.tmp.XXXXXX", slash ? (int)(slash - final + 1) : 0, final,
+		     slash ? slash + 1 : final) < 0) {
+		dir = NULL;
+		return -ENOMEM;
+	}
+	if (!mkdtemp(dir))
+		return sr_fail(-errno, "cannot create a folder beside '%s': %s", final, strerror(errno));
+	if (asprintf(&out, "%s/out", dir) < 0) {
+		out = NULL;
+		r = -ENOMEM;
+	} else
+		r = run_qemu_img(fmt, in, out);
+	if (r >= 0 && renameat2(AT_FDCWD, out, AT_FDCWD, final, replace ? 0 : RENAME_NOREPLACE) < 0) {
+		r = -errno;
+		if (r == -EINVAL && !replace) {
+			/* no RENAME_NOREPLACE on this file system: a link never replaces either */
+			r = link(out, final) < 0 ? -errno : 0;
+		}
+		if (r == -EEXIST)
+			r = sr_fail(r, "'%s' exists: give --yes to overwrite it", final);
+		else if (r < 0)
+			r = sr_fail(r, "cannot rename '%s' to '%s': %s", out, final, strerror(-r));
+	}
+	if (out)
+		(void)unlink(out);
+	(void)rmdir(dir);
+	if (r >= 0)
+		r = fsync_parent(final);
+	return r;
 }
 
 /* The boot check of recover/boot.c on a rebuilt disk; its report goes to stdout (stderr with --json). */
@@ -465,9 +509,15 @@ int rs_cmd_instance(int argc, char **argv)
 		goto fail;
 	}
 	if (to) {
+		struct stat st;
 		r = mkdir_p(to, 0755);
 		if (r < 0) {
 			sr_fail(r, "cannot create '%s': %s", to, strerror(-r));
+			goto fail;
+		}
+		/* as restore files: DIR is not followed if it is a symlink (one planted in /tmp) */
+		if (lstat(to, &st) == 0 && S_ISLNK(st.st_mode)) {
+			r = sr_fail(-ELOOP, "'%s' is a symlink; give the folder itself", to);
 			goto fail;
 		}
 	}
@@ -480,10 +530,12 @@ int rs_cmd_instance(int argc, char **argv)
 		ou->fd = -1;
 		ou->dfd = -1;
 		ou->boot = -1;
+		ou->nf = (struct io_new)IO_NEW_INIT;
 		snprintf(key, sizeof(key), "disk%u=", m->disks[d].no);
 		for (size_t i = 0; i < n_diskspec; i++)
 			if (strncmp(diskspec[i], key, strlen(key)) == 0)
 				ou->path = strdup(diskspec[i] + strlen(key));
+		ou->named = ou->path != NULL;
 		if (!ou->path && to) {
 			if (asprintf(&ou->path, "%s/disk%u.%s", to, m->disks[d].no,
 				     strcmp(format, "raw") == 0 ? "img" : format) < 0)
@@ -512,6 +564,7 @@ int rs_cmd_instance(int argc, char **argv)
 		ou->fd = -1;
 		ou->dfd = -1;
 		ou->boot = -1;
+		ou->nf = (struct io_new)IO_NEW_INIT;
 		vol_file_name(&m->vols[v], name, sizeof(name));
 		if (strcmp(format, "raw") != 0)
 			strcpy(strrchr(name, '.') + 1, format);
@@ -569,6 +622,11 @@ int rs_cmd_instance(int argc, char **argv)
 		if (strcmp(format, "raw") != 0) {
 			/* raw first, beside the target, then qemu-img convert */
 			char *raw_path = NULL;
+			struct stat st;
+			if (lstat(ou->path, &st) == 0 && !yes) {
+				r = sr_fail(-EEXIST, "'%s' exists: give --yes to overwrite it", ou->path);
+				goto fail_p;
+			}
 			if (asprintf(&raw_path, "%s.raw", ou->path) < 0) {
 				r = -ENOMEM;
 				goto fail_p;
@@ -632,14 +690,20 @@ int rs_cmd_instance(int argc, char **argv)
 			r = sr_fail(-errno, "cannot write '%s': %s", ou->raw, strerror(errno));
 			goto fail_p;
 		}
-		close(ou->fd);
-		ou->fd = -1;
 		if (!ou->device) {
-			if (rename(ou->raw, ou->path) < 0) {
-				r = sr_fail(-errno, "cannot rename '%s': %s", ou->raw, strerror(errno));
+			/* a file that appeared at path meanwhile is replaced only with --yes */
+			r = io_new_commit(&ou->nf, 0644, yes ? IO_NEW_REPLACE : 0);
+			if (r == -EEXIST)
+				r = sr_fail(r, "'%s' exists: give --yes to overwrite it", ou->path);
+			else if (r < 0)
+				r = sr_fail(r, "cannot write '%s': %s", ou->path, strerror(-r));
+			io_new_done(&ou->nf);
+			ou->fd = -1;
+			if (r < 0)
 				goto fail_p;
-			}
-			fsync_parent(ou->path);
+		} else {
+			close(ou->fd);
+			ou->fd = -1;
 		}
 	}
 	progress_end(&p);
@@ -665,7 +729,7 @@ int rs_cmd_instance(int argc, char **argv)
 			r = -ENOMEM;
 			goto fail;
 		}
-		r = run_qemu_img(format, ou->path, final);
+		r = convert_into(format, ou->path, final, yes);
 		if (r >= 0) {
 			unlink(ou->path);
 			free(ou->path);
@@ -741,11 +805,11 @@ fail_p:
 	progress_end(&p);
 fail:
 	sr_error(r, "cannot restore set '%s'", setid);
-	for (size_t i = 0; i < n_out; i++)
-		if (outs[i].fd >= 0 && !outs[i].device && outs[i].raw)
-			unlink(outs[i].raw);
 out:
 	for (size_t i = 0; outs && i < n_out; i++) {
+		if (outs[i].fd >= 0 && outs[i].fd == outs[i].nf.fd)
+			outs[i].fd = -1; /* io_new_done() closes it, and removes a temporary name */
+		io_new_done(&outs[i].nf);
 		if (outs[i].fd >= 0)
 			close(outs[i].fd);
 		if (outs[i].dfd >= 0)

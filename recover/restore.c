@@ -26,6 +26,9 @@ int cmd_restore(int argc, char **argv)
 			return rs_cmd_files(argc, argv);
 		if (strcmp(argv[i], "instance") == 0)
 			return rs_cmd_instance(argc, argv);
+		/* after an option this may be its value (an abbreviated --passphrase-file's secret): not echoed */
+		if (argv[i - 1][0] == '-' && i > 1)
+			return cli_usage("restore", "files or instance? (options are not abbreviated)");
 		return cli_usage("restore", "'%s' is neither files nor instance", argv[i]);
 	}
 	return cli_usage("restore", "files or instance?");

@@ -125,6 +125,16 @@ if selected layers; then
 	fi
 fi
 
+# 1b. files are created safely (O_EXCL/O_NOFOLLOW, io_new_open)
+if selected creat; then
+	log=$(log_of creat)
+	if tests/check-creat.sh >"$log" 2>&1; then
+		pass creat
+	else
+		fail creat "" "$(cat "$log")"
+	fi
+fi
+
 # 2. unit tests: one test per binary; a binary passes with exit 0, a plan,
 # and no "not ok" line other than a TODO.
 for src in tests/unit/test-*.c; do

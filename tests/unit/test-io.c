@@ -587,6 +587,74 @@ out:
 	free(got);
 }
 
+/* io_new: nothing at the name until the commit; a symlink there is never followed, replaced only with REPLACE */
+static void test_io_new_one(bool named)
+{
+	char names[4096], d[PATH_MAX + 64], victim[PATH_MAX + 64], f[PATH_MAX + 80];
+	const char *how = named ? "named" : "O_TMPFILE";
+	struct io_new n;
+	struct stat st;
+
+	io_new_no_tmpfile = named;
+	snprintf(d, sizeof(d), "%s", path_in(named ? "new-named" : "new-tmpfile"));
+	snprintf(victim, sizeof(victim), "%s", path_in(named ? "victim-named" : "victim-tmpfile"));
+	snprintf(f, sizeof(f), "%s/f", d);
+	is_int(mkdir_p(d, 0755), 0, "%s: mkdir_p", how);
+	put_file(victim, "victim", 0644);
+
+	is_int(io_new_open(&n, f), 0, "%s: io_new_open", how);
+	ok(fstat(n.fd, &st) == 0 && (st.st_mode & 07777) == 0600, "%s: 0600 while written (0%o)", how,
+	   st.st_mode & 07777);
+	is_int(write_full(n.fd, "abc", 3), 0, "%s: write", how);
+	ok(lstat(f, &st) < 0 && errno == ENOENT, "%s: nothing at the name before the commit", how);
+	is_int(count_entries(d, names, sizeof(names)), named ? 1 : 0, "%s: what the folder holds: %s", how, names);
+	if (named)
+		ok(names[0] == '.' && strstr(names, ".f.tmp.") != NULL, "%s: a dot name: %s", how, names);
+	is_int(io_new_commit(&n, 0644, 0), 0, "%s: commit", how);
+	io_new_done(&n);
+	is_str(content(f), "abc", "%s: content", how);
+	ok(stat(f, &st) == 0 && (st.st_mode & 07777) == 0644, "%s: mode 0644 (0%o)", how, st.st_mode & 07777);
+	is_int(count_entries(d, names, sizeof(names)), 1, "%s: no temporary name left: %s", how, names);
+
+	/* an existing file, then a symlink to the victim at the name: -EEXIST without REPLACE */
+	is_int(io_new_open(&n, f), 0, "%s: open again", how);
+	is_int(write_full(n.fd, "xyz", 3), 0, "%s: write", how);
+	is_int(io_new_commit(&n, 0644, 0), -EEXIST, "%s: an existing file is not replaced", how);
+	io_new_done(&n);
+	is_str(content(f), "abc", "%s: the existing file is intact", how);
+	unlink(f);
+	ok(symlink(victim, f) == 0, "%s: a symlink to the victim at the name", how);
+	is_int(io_new_open(&n, f), 0, "%s: open over a symlink", how);
+	is_int(write_full(n.fd, "xyz", 3), 0, "%s: write", how);
+	is_int(io_new_commit(&n, 0644, 0), -EEXIST, "%s: a symlink is not replaced", how);
+	io_new_done(&n);
+	is_str(content(victim), "victim", "%s: the victim is intact", how);
+	is_int(count_entries(d, names, sizeof(names)), 1, "%s: only the symlink: %s", how, names);
+
+	/* REPLACE: the symlink itself is replaced, never followed */
+	is_int(io_new_open(&n, f), 0, "%s: open", how);
+	is_int(write_full(n.fd, "new", 3), 0, "%s: write", how);
+	is_int(io_new_commit(&n, 0600, IO_NEW_REPLACE), 0, "%s: commit REPLACE over the symlink", how);
+	io_new_done(&n);
+	ok(lstat(f, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0600, "%s: a regular file now", how);
+	is_str(content(f), "new", "%s: its content", how);
+	is_str(content(victim), "victim", "%s: the victim is intact", how);
+
+	/* abandoned: nothing is left */
+	is_int(io_new_open(&n, path_in(named ? "new-named/g" : "new-tmpfile/g")), 0, "%s: open g", how);
+	io_new_done(&n);
+	is_int(count_entries(d, names, sizeof(names)), 1, "%s: nothing left by an abandoned file: %s", how, names);
+	is_int(io_new_open(&n, path_in("nodir/g")), -ENOENT, "%s: a missing folder: -ENOENT", how);
+	is_int(io_new_open(&n, path_in("new-named/")), -EISDIR, "%s: a name ending in '/': -EISDIR", how);
+	io_new_no_tmpfile = false;
+}
+
+static void test_io_new(void)
+{
+	test_io_new_one(false);
+	test_io_new_one(true);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -599,6 +667,7 @@ int main(void)
 	atexit(cleanup);
 	umask(022);
 	test_atomic_replace();
+	test_io_new();
 	test_full_io_pipes();
 	test_pread_pwrite();
 	test_read_file();
