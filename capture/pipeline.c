@@ -160,11 +160,21 @@ static int try_composite(struct pool *p, struct chunk_ctx *ctx, struct dedup_scr
 	saved = capture_dedup_match(j->dedup, w, buf, d);
 	if (saved < need)
 		return 0;
+	/* the matches were found in the source, which may have changed since: against the stored bytes */
+	saved = capture_dedup_check(w, repo_keys(j->repo), buf);
+	if (saved < need)
+		return 0;
 	r = capture_dedup_recipe(w, buf);
 	if (r < 0)
 		return r;
 	/* the table and literals must leave a saving too (and fit the envelope buffer) */
-	if (w->recipe.len + need > clen || dedup_enable(j->dedup, j->repo) < 0)
+	if (w->recipe.len + need > clen)
+		return 0;
+	r = capture_dedup_recipe_check(w, repo_keys(j->repo), buf);
+	if (r < 0)
+		return sr_fail(r, "cannot store a chunk of %s at offset %llu: its piece dedup recipe does not expand "
+			       "to its bytes", j->src->name, (unsigned long long)(i * p->cs));
+	if (r == 0 || dedup_enable(j->dedup, j->repo) < 0)
 		return 0;
 	r = chunk_encode_flags(ctx, repo_keys(j->repo), w->recipe.data, w->recipe.len, CHUNK_F_COMPOSITE, env, &elen);
 	if (r < 0)
