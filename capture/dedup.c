@@ -316,30 +316,75 @@ uint64_t capture_dedup_match(struct capture_dedup *dd, struct dedup_scratch *w, 
 	return covered;
 }
 
-/* The kept bytes of the chunk e references, read and checked against its ID if they are not kept yet. */
-static const struct dedup_kept *kept_get(struct dedup_scratch *w, const struct crypto_keys *keys,
-					 const struct dedup_ext *e)
+static struct dedup_kept *kept_find(struct dedup_scratch *w, const uint8_t *id)
+{
+	for (size_t i = 0; i < DEDUP_KEPT; i++)
+		if (w->kept[i].valid && memcmp(w->kept[i].id, id, CRYPTO_DIGEST_SIZE) == 0) {
+			w->kept[i].used = ++w->tick;
+			return &w->kept[i];
+		}
+	return NULL;
+}
+
+/* The least recently used slot, taken for the chunk e references (its bytes read, not checked yet). */
+static struct dedup_kept *kept_take(struct dedup_scratch *w, const struct dedup_ext *e)
 {
 	const struct dedup_cand *c = e->c;
-	struct dedup_kept *k = NULL;
-	uint8_t got[CRYPTO_DIGEST_SIZE];
+	struct dedup_kept *k = &w->kept[0];
 
-	for (size_t i = 0; i < DEDUP_KEPT; i++) {
-		struct dedup_kept *x = &w->kept[i];
-		if (x->valid && memcmp(x->id, c->ch.id, CRYPTO_DIGEST_SIZE) == 0) {
-			x->used = ++w->tick;
-			return x;
-		}
-		if (!k || !x->valid || (k->valid && x->used < k->used))
-			k = x;
-	}
+	for (size_t i = 1; i < DEDUP_KEPT; i++)
+		if (!w->kept[i].valid || (k->valid && w->kept[i].used < k->used))
+			k = &w->kept[i];
 	memcpy(k->id, c->ch.id, CRYPTO_DIGEST_SIZE);
 	k->valid = true;
 	k->used = ++w->tick;
 	k->len = c->ch.len;
-	k->ok = plain_read(&c->src, c->ch.start, 0, c->ch.len, k->data) >= 0 &&
-		chunk_digest(keys, k->data, c->ch.len, got) >= 0 && memcmp(got, c->ch.id, CRYPTO_DIGEST_SIZE) == 0;
+	k->ok = plain_read(&c->src, c->ch.start, 0, c->ch.len, k->data) >= 0;
 	return k;
+}
+
+/* The kept bytes of the chunk e references, read and checked against its ID if they are not kept yet. */
+static const struct dedup_kept *kept_get(struct dedup_scratch *w, const struct crypto_keys *keys,
+					 const struct dedup_ext *e)
+{
+	struct dedup_kept *k = kept_find(w, e->id);
+	uint8_t got[CRYPTO_DIGEST_SIZE];
+
+	if (k)
+		return k;
+	k = kept_take(w, e);
+	k->ok = k->ok && chunk_digest(keys, k->data, k->len, got) >= 0 && memcmp(got, k->id, CRYPTO_DIGEST_SIZE) == 0;
+	return k;
+}
+
+/*
+ * The first two chunks w->ext references that are not kept, when they have the same length: read and
+ * checked at once (chunk_digest2: two SHA-256 streams interleaved, about 1.5x one at a time).
+ */
+static void kept_get2(struct dedup_scratch *w, const struct crypto_keys *keys)
+{
+	const struct dedup_ext *miss[2];
+	struct dedup_kept *a, *b;
+	uint8_t ga[CRYPTO_DIGEST_SIZE], gb[CRYPTO_DIGEST_SIZE];
+	size_t n = 0;
+
+	for (size_t e = 0; e < w->n_ext && n < 2; e++) {
+		bool kept = false;
+		for (size_t i = 0; i < DEDUP_KEPT && !kept; i++)
+			kept = w->kept[i].valid && memcmp(w->kept[i].id, w->ext[e].id, CRYPTO_DIGEST_SIZE) == 0;
+		if (!kept && !(n == 1 && memcmp(miss[0]->id, w->ext[e].id, CRYPTO_DIGEST_SIZE) == 0))
+			miss[n++] = &w->ext[e];
+	}
+	if (n < 2 || miss[0]->c->ch.len != miss[1]->c->ch.len)
+		return;
+	a = kept_take(w, miss[0]);
+	b = kept_take(w, miss[1]);
+	if (!a->ok || !b->ok || chunk_digest2(keys, a->data, b->data, a->len, ga, gb) < 0) {
+		a->valid = b->valid = false; /* checked one at a time, then */
+		return;
+	}
+	a->ok = memcmp(ga, a->id, CRYPTO_DIGEST_SIZE) == 0;
+	b->ok = memcmp(gb, b->id, CRYPTO_DIGEST_SIZE) == 0;
 }
 
 /*
@@ -353,6 +398,7 @@ uint64_t capture_dedup_check(struct dedup_scratch *w, const struct crypto_keys *
 	uint64_t covered = 0;
 	size_t n = 0;
 
+	kept_get2(w, keys);
 	for (size_t e = 0; e < w->n_ext; e++) {
 		const struct dedup_ext *x = &w->ext[e];
 		const struct dedup_kept *k = kept_get(w, keys, x);
