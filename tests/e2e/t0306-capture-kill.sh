@@ -46,6 +46,12 @@ f.seek(random.randrange(0, 150 << 20)); f.write(d[:8 << 20])" "$T/v.img"
 		[ "$n" = "$good" ] || fail "$variant round $k: $n sets listed, $good captures finished"
 		[ -n "$(ls "$r/locks" | grep '^writer-')" ] || fail "$variant round $k: the killed capture left no writer lock"
 
+		# and 8 MiB that no capture has seen yet, twice: this capture writes composites whatever the kill reached
+		python3 -c "
+import os, random, sys
+f = open(sys.argv[1], 'r+b'); d = os.urandom(8 << 20)
+f.seek(random.randrange(0, 70 << 20)); f.write(d)
+f.seek(random.randrange(80 << 20, 150 << 20)); f.write(d)" "$T/v.img"
 		$SR capture --repo "$r" --instance srv $opt C:="$T/v.img" --json >"$T/cap.json" ||
 			fail "$variant round $k: capture after kill"
 		good=$((good + 1))
