@@ -65,6 +65,21 @@ struct dedup_ext {
 	uint32_t at, len; /* in this chunk */
 	uint64_t off;     /* in the referenced one */
 	const uint8_t *id;
+	const struct dedup_cand *c; /* where the referenced chunk was read from */
+};
+/*
+ * A referenced chunk's bytes, read again from its source and found to have its ID: exactly what the
+ * capture stored (the source may have changed since). Kept per worker: consecutive composites mostly
+ * reference the same chunks.
+ */
+#define DEDUP_KEPT 2
+struct dedup_kept {
+	uint8_t id[CRYPTO_DIGEST_SIZE];
+	bool ok;    /* data holds the chunk (else: its source no longer has it) */
+	bool valid; /* id is set */
+	size_t len;
+	uint64_t used;
+	uint8_t *data;
 };
 struct dedup_scratch { /* per worker */
 	size_t cap, n, len, n_ext;
@@ -74,6 +89,8 @@ struct dedup_scratch { /* per worker */
 	struct dedup_ext *ext;
 	uint8_t *cmp;
 	struct buf table, lits, recipe;
+	struct dedup_kept kept[DEDUP_KEPT];
+	uint64_t tick;
 };
 int capture_dedup_new(size_t max_pieces, struct capture_dedup **ret);
 void capture_dedup_free(struct capture_dedup *dd);
@@ -86,7 +103,9 @@ void capture_dedup_register(struct capture_dedup *dd, const struct dedup_scratch
 			    const uint8_t id[CRYPTO_DIGEST_SIZE]);
 uint64_t capture_dedup_match(struct capture_dedup *dd, struct dedup_scratch *w, const uint8_t *buf,
 			     const uint8_t self[CRYPTO_DIGEST_SIZE]);
+uint64_t capture_dedup_check(struct dedup_scratch *w, const struct crypto_keys *keys, const uint8_t *buf);
 int capture_dedup_recipe(struct dedup_scratch *w, const uint8_t *buf);
+int capture_dedup_recipe_check(struct dedup_scratch *w, const struct crypto_keys *keys, const uint8_t *buf);
 int capture_dedup_refs(const struct dedup_scratch *w, uint8_t (**ret)[CRYPTO_DIGEST_SIZE], size_t *ret_n);
 
 struct capture_job {
@@ -100,7 +119,8 @@ struct capture_job {
 	struct repo_index out;         /* filled by capture_run */
 	struct capture_stats st;
 };
-/* Read, hash, compress, encrypt and store src with a pool of threads; bounded memory (threads x 2 chunks). */
+/* Read, hash, compress, encrypt and store src with a pool of threads; bounded memory (threads x 2 chunks, and
+ * with piece dedup DEDUP_KEPT more). */
 int capture_run(struct capture_job *j, unsigned threads, const char *label);
 
 /* Scan attached metadata documents (UTF-8 or UTF-16LE, BCD or diskshadow Manifest.xml) for IDs. */

@@ -5,6 +5,14 @@
  * plain chunks this capture stored before (confirmed byte for byte, then
  * extended byte for byte as far as the referenced chunk allows) become
  * references, and the chunk is stored as a composite when that saves enough.
+ *
+ * The source may change while it is captured (a live file or device): a
+ * match found by reading a referenced chunk's place again says nothing about
+ * the bytes that chunk was stored with. Before a composite is stored, each
+ * chunk it references is read whole once more and must have its ID (its
+ * digest), which proves those bytes are the stored ones; every reference
+ * must equal them, and the recipe as written must expand to the chunk's own
+ * bytes (capture_dedup_check, capture_dedup_recipe_check).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -129,6 +137,9 @@ int capture_dedup_scratch_init(struct dedup_scratch *w, size_t cs)
 	w->cmp = malloc(DEDUP_STEP);
 	if (!w->cut || !w->fp || !w->cand || !w->ext || !w->cmp)
 		return -ENOMEM;
+	for (size_t k = 0; k < DEDUP_KEPT; k++)
+		if (!(w->kept[k].data = malloc(cs)))
+			return -ENOMEM;
 	return 0;
 }
 
@@ -139,6 +150,8 @@ void capture_dedup_scratch_free(struct dedup_scratch *w)
 	free(w->cand);
 	free(w->ext);
 	free(w->cmp);
+	for (size_t k = 0; k < DEDUP_KEPT; k++)
+		free(w->kept[k].data);
 	buf_free(&w->table);
 	buf_free(&w->lits);
 	buf_free(&w->recipe);
@@ -296,10 +309,105 @@ uint64_t capture_dedup_match(struct capture_dedup *dd, struct dedup_scratch *w, 
 				break;
 		}
 		w->ext[w->n_ext++] = (struct dedup_ext){ .at = (uint32_t)a, .len = (uint32_t)(b - a), .off = o,
-							 .id = &c->ch.id[0] };
+							 .id = &c->ch.id[0], .c = c };
 		covered += b - a;
 		pos = b;
 	}
+	return covered;
+}
+
+static struct dedup_kept *kept_find(struct dedup_scratch *w, const uint8_t *id)
+{
+	for (size_t i = 0; i < DEDUP_KEPT; i++)
+		if (w->kept[i].valid && memcmp(w->kept[i].id, id, CRYPTO_DIGEST_SIZE) == 0) {
+			w->kept[i].used = ++w->tick;
+			return &w->kept[i];
+		}
+	return NULL;
+}
+
+/* The least recently used slot, taken for the chunk e references (its bytes read, not checked yet). */
+static struct dedup_kept *kept_take(struct dedup_scratch *w, const struct dedup_ext *e)
+{
+	const struct dedup_cand *c = e->c;
+	struct dedup_kept *k = &w->kept[0];
+
+	for (size_t i = 1; i < DEDUP_KEPT; i++)
+		if (!w->kept[i].valid || (k->valid && w->kept[i].used < k->used))
+			k = &w->kept[i];
+	memcpy(k->id, c->ch.id, CRYPTO_DIGEST_SIZE);
+	k->valid = true;
+	k->used = ++w->tick;
+	k->len = c->ch.len;
+	k->ok = plain_read(&c->src, c->ch.start, 0, c->ch.len, k->data) >= 0;
+	return k;
+}
+
+/* The kept bytes of the chunk e references, read and checked against its ID if they are not kept yet. */
+static const struct dedup_kept *kept_get(struct dedup_scratch *w, const struct crypto_keys *keys,
+					 const struct dedup_ext *e)
+{
+	struct dedup_kept *k = kept_find(w, e->id);
+	uint8_t got[CRYPTO_DIGEST_SIZE];
+
+	if (k)
+		return k;
+	k = kept_take(w, e);
+	k->ok = k->ok && chunk_digest(keys, k->data, k->len, got) >= 0 && memcmp(got, k->id, CRYPTO_DIGEST_SIZE) == 0;
+	return k;
+}
+
+/*
+ * The first two chunks w->ext references that are not kept, when they have the same length: read and
+ * checked at once (chunk_digest2: two SHA-256 streams interleaved, about 1.5x one at a time).
+ */
+static void kept_get2(struct dedup_scratch *w, const struct crypto_keys *keys)
+{
+	const struct dedup_ext *miss[2];
+	struct dedup_kept *a, *b;
+	uint8_t ga[CRYPTO_DIGEST_SIZE], gb[CRYPTO_DIGEST_SIZE];
+	size_t n = 0;
+
+	for (size_t e = 0; e < w->n_ext && n < 2; e++) {
+		bool kept = false;
+		for (size_t i = 0; i < DEDUP_KEPT && !kept; i++)
+			kept = w->kept[i].valid && memcmp(w->kept[i].id, w->ext[e].id, CRYPTO_DIGEST_SIZE) == 0;
+		if (!kept && !(n == 1 && memcmp(miss[0]->id, w->ext[e].id, CRYPTO_DIGEST_SIZE) == 0))
+			miss[n++] = &w->ext[e];
+	}
+	if (n < 2 || miss[0]->c->ch.len != miss[1]->c->ch.len)
+		return;
+	a = kept_take(w, miss[0]);
+	b = kept_take(w, miss[1]);
+	if (!a->ok || !b->ok || chunk_digest2(keys, a->data, b->data, a->len, ga, gb) < 0) {
+		a->valid = b->valid = false; /* checked one at a time, then */
+		return;
+	}
+	a->ok = memcmp(ga, a->id, CRYPTO_DIGEST_SIZE) == 0;
+	b->ok = memcmp(gb, b->id, CRYPTO_DIGEST_SIZE) == 0;
+}
+
+/*
+ * Keep only the references of w->ext (capture_dedup_match) whose bytes equal those of the referenced chunk
+ * as stored: the chunk read whole again must have its ID (else its source changed since it was stored and
+ * its references are dropped), and each referenced range must equal buf's bytes. Returns the bytes the
+ * references left cover.
+ */
+uint64_t capture_dedup_check(struct dedup_scratch *w, const struct crypto_keys *keys, const uint8_t *buf)
+{
+	uint64_t covered = 0;
+	size_t n = 0;
+
+	kept_get2(w, keys);
+	for (size_t e = 0; e < w->n_ext; e++) {
+		const struct dedup_ext *x = &w->ext[e];
+		const struct dedup_kept *k = kept_get(w, keys, x);
+		if (!k->ok || x->off + x->len > k->len || memcmp(k->data + x->off, buf + x->at, x->len) != 0)
+			continue;
+		w->ext[n++] = *x;
+		covered += x->len;
+	}
+	w->n_ext = n;
 	return covered;
 }
 
@@ -335,6 +443,46 @@ int capture_dedup_recipe(struct dedup_scratch *w, const uint8_t *buf)
 		r = add_gap(&rb, buf, pos, w->len);
 	if (r >= 0)
 		r = chunk_recipe_finish(&rb, &w->recipe);
+	return r;
+}
+
+/*
+ * Does the recipe in w->recipe, as it will be stored, expand to buf, its references taken from the checked
+ * bytes of the chunks they name (capture_dedup_check)? 1 yes; 0 a referenced chunk read again no longer has
+ * its ID (its source changed meanwhile: store the chunk plain); -EBADMSG no (a bug: never store it).
+ */
+int capture_dedup_recipe_check(struct dedup_scratch *w, const struct crypto_keys *keys, const uint8_t *buf)
+{
+	struct chunk_recipe rc;
+	size_t at = 0;
+	int r = chunk_recipe_parse(w->recipe.data, w->recipe.len, &rc);
+
+	if (r < 0)
+		return r;
+	r = rc.expanded == w->len ? 1 : -EBADMSG;
+	for (uint32_t i = 0; i < rc.n && r > 0; i++) {
+		const struct chunk_recipe_entry *x = &rc.v[i];
+		const struct dedup_kept *k = NULL;
+		switch (x->kind) {
+		case CHUNK_PIECE_LITERAL:
+			r = memcmp(x->lit, buf + at, x->len) == 0 ? 1 : -EBADMSG;
+			break;
+		case CHUNK_PIECE_ZERO:
+			r = mem_is_zero(buf + at, x->len) ? 1 : -EBADMSG;
+			break;
+		default:
+			r = -EBADMSG; /* a reference to a chunk that no kept reference names */
+			for (size_t e = 0; e < w->n_ext && !k; e++)
+				if (memcmp(w->ext[e].id, x->id, CRYPTO_DIGEST_SIZE) == 0)
+					k = kept_get(w, keys, &w->ext[e]);
+			if (k && !k->ok)
+				r = 0;
+			else if (k && x->off + x->len <= k->len && memcmp(k->data + x->off, buf + at, x->len) == 0)
+				r = 1;
+		}
+		at += x->len;
+	}
+	chunk_recipe_free(&rc);
 	return r;
 }
 

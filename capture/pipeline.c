@@ -2,10 +2,12 @@
 /* The capture pipeline: the thread pool that reads, hashes and stores. */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "capture-internal.h"
 #include "core/chunk.h"
@@ -36,6 +38,19 @@ struct pool {
 };
 
 #define ADD(field, v) __atomic_add_fetch(&j->st.field, (v), __ATOMIC_RELAXED)
+
+/*
+ * A test hook (tests/e2e/t0306, make stress): with SHADOWREV_TEST_KILL_AFTER_BYTES=N the process kills
+ * itself (SIGKILL, as kill -9 would) once its captures have handled N bytes of their sources, so that a
+ * kill lands inside a capture at a chosen point instead of at a moment that may come after it ended.
+ */
+static uint64_t test_kill_after, test_handled;
+
+static void test_kill_point(uint64_t n)
+{
+	if (test_kill_after && __atomic_add_fetch(&test_handled, n, __ATOMIC_RELAXED) >= test_kill_after)
+		kill(getpid(), SIGKILL);
+}
 
 /*
  * Read the chunk at start into buf, range by range, with zeros where the ranges leave gaps (only there:
@@ -160,11 +175,21 @@ static int try_composite(struct pool *p, struct chunk_ctx *ctx, struct dedup_scr
 	saved = capture_dedup_match(j->dedup, w, buf, d);
 	if (saved < need)
 		return 0;
+	/* the matches were found in the source, which may have changed since: against the stored bytes */
+	saved = capture_dedup_check(w, repo_keys(j->repo), buf);
+	if (saved < need)
+		return 0;
 	r = capture_dedup_recipe(w, buf);
 	if (r < 0)
 		return r;
 	/* the table and literals must leave a saving too (and fit the envelope buffer) */
-	if (w->recipe.len + need > clen || dedup_enable(j->dedup, j->repo) < 0)
+	if (w->recipe.len + need > clen)
+		return 0;
+	r = capture_dedup_recipe_check(w, repo_keys(j->repo), buf);
+	if (r < 0)
+		return sr_fail(r, "cannot store a chunk of %s at offset %llu: its piece dedup recipe does not expand "
+			       "to its bytes", j->src->name, (unsigned long long)(i * p->cs));
+	if (r == 0 || dedup_enable(j->dedup, j->repo) < 0)
 		return 0;
 	r = chunk_encode_flags(ctx, repo_keys(j->repo), w->recipe.data, w->recipe.len, CHUNK_F_COMPOSITE, env, &elen);
 	if (r < 0)
@@ -328,6 +353,7 @@ static void *worker(void *arg)
 			break;
 		r = two_chunks(p, ctx, &w, buf, env, i);
 		__atomic_add_fetch(&p->done, MIN((uint64_t)2 * p->cs, p->j->src->size - i * p->cs), __ATOMIC_RELAXED);
+		test_kill_point(MIN((uint64_t)2 * p->cs, p->j->src->size - i * p->cs));
 	}
 	free(buf[0]);
 	free(buf[1]);
@@ -384,8 +410,11 @@ int capture_run(struct capture_job *j, unsigned threads, const char *label)
 	unsigned started = 0;
 	char *msg = NULL;
 	struct progress pr;
+	const char *e = getenv("SHADOWREV_TEST_KILL_AFTER_BYTES");
 	int r = 0;
 
+	if (e)
+		test_kill_after = strtoull(e, NULL, 10);
 	j->out = (struct repo_index){ .chunk_size = p.cs, .keyed = repo_is_encrypted(j->repo), .size = j->src->size };
 	j->out.count = j->src->size / p.cs + (j->src->size % p.cs != 0);
 	j->out.digests = calloc(j->out.count ? j->out.count : 1, CRYPTO_DIGEST_SIZE);

@@ -313,6 +313,7 @@ struct vtarget {
 	struct repo_index x;
 	int err; /* the index itself cannot be read */
 	char *why;
+	char *size_why; /* the index does not cover the size the manifest says */
 };
 
 int cmd_verify(int argc, char **argv)
@@ -323,7 +324,7 @@ int cmd_verify(int argc, char **argv)
 	struct repo_manifest *sets = NULL;
 	struct vtarget *tg = NULL;
 	struct vpool p = { 0 };
-	size_t n = 0, nt = 0, sel = SIZE_MAX, bad_ranges = 0;
+	size_t n = 0, nt = 0, sel = SIZE_MAX, bad_ranges = 0, bad_idx = 0;
 	pthread_t tids[16];
 	unsigned nth = 0;
 	struct progress pr;
@@ -362,6 +363,7 @@ int cmd_verify(int argc, char **argv)
 		for (size_t k = 0; k < m->n_vols + m->n_disks; k++) {
 			struct vtarget *t = &tg[nt++];
 			bool vol = k < m->n_vols;
+			uint64_t want;
 			t->set = s;
 			if (vol)
 				snprintf(t->label, sizeof(t->label), "set {%s} volume %s {%s}", guid_format(&m->set_id, g),
@@ -375,6 +377,14 @@ int cmd_verify(int argc, char **argv)
 			if (t->err < 0) {
 				t->why = strdup(sr_errmsg(t->err));
 				continue;
+			}
+			want = vol ? m->vols[k].size : m->disks[k - m->n_vols].size;
+			if (t->x.size != want &&
+			    asprintf(&t->size_why, "the index covers %llu bytes, the manifest says %llu",
+				     (unsigned long long)t->x.size, (unsigned long long)want) < 0) {
+				t->size_why = NULL;
+				r = -ENOMEM;
+				goto fail;
 			}
 			for (uint64_t i = 0; i < t->x.count; i++) {
 				struct vitem it = { .len = (uint32_t)MIN((uint64_t)t->x.chunk_size,
@@ -434,6 +444,7 @@ int cmd_verify(int argc, char **argv)
 		struct vtarget *v = &tg[t];
 		if (v->err < 0) {
 			bad_ranges++;
+			bad_idx++;
 			if (c.json) {
 				json_obj_begin(&j);
 				json_kstr(&j, "where", v->label);
@@ -442,6 +453,17 @@ int cmd_verify(int argc, char **argv)
 			} else
 				printf("BAD %s: index: %s\n", v->label, v->why ? v->why : "?");
 			continue;
+		}
+		if (v->size_why) {
+			bad_ranges++;
+			bad_idx++;
+			if (c.json) {
+				json_obj_begin(&j);
+				json_kstr(&j, "where", v->label);
+				json_kstr(&j, "error", v->size_why);
+				json_obj_end(&j);
+			} else
+				printf("BAD %s: %s\n", v->label, v->size_why);
 		}
 		for (uint64_t i = 0, ci = 0; i < v->x.count; i++) {
 			const struct vitem *it, *bad_ref = NULL;
@@ -518,7 +540,10 @@ int cmd_verify(int argc, char **argv)
 	} else if (bad_ranges == 0)
 		sr_info("verified %zu chunk(s) of %zu set(s): all good", p.n, sel == SIZE_MAX ? n : 1);
 	if (bad_ranges) {
-		sr_warn("verify found %zu bad chunk(s), touching %zu range(s)", p.bad, bad_ranges);
+		if (bad_idx)
+			sr_warn("verify found %zu index(es) that cannot be read or disagree with their manifest", bad_idx);
+		if (bad_ranges > bad_idx)
+			sr_warn("verify found %zu bad chunk(s), touching %zu range(s)", p.bad, bad_ranges - bad_idx);
 		ret = EXIT_FAILED;
 	} else
 		ret = EXIT_OK;
@@ -529,6 +554,7 @@ out:
 	for (size_t t = 0; t < nt; t++) {
 		repo_index_free(&tg[t].x);
 		free(tg[t].why);
+		free(tg[t].size_why);
 	}
 	for (size_t i = 0; i < p.n; i++)
 		free(p.items[i].why);

@@ -850,9 +850,10 @@ int repo_volume_src_new(const struct repo *r, const struct repo_manifest *m, siz
 	if (e < 0)
 		return e;
 	if (s->size != vol->size) {
+		e = sr_fail(-EBADMSG, "%s: the index covers %llu bytes, the manifest says %llu", label,
+			    (unsigned long long)s->size, (unsigned long long)vol->size);
 		src_unref(s);
-		return sr_fail(-EBADMSG, "%s: the index covers %llu bytes, the manifest says %llu", label,
-			       (unsigned long long)s->size, (unsigned long long)vol->size);
+		return e;
 	}
 	*ret = s;
 	return 0;
@@ -945,6 +946,11 @@ int repo_disk_src_new(const struct repo *r, const struct repo_manifest *m, size_
 	e = index_src_new(r, m->disks[d].index, m->disks[d].index_sha256, label, &p->base);
 	if (e < 0)
 		goto fail;
+	if (p->base->size != m->disks[d].size) {
+		e = sr_fail(-EBADMSG, "%s: the index covers %llu bytes, the manifest says %llu", label,
+			    (unsigned long long)p->base->size, (unsigned long long)m->disks[d].size);
+		goto fail;
+	}
 	for (size_t v = 0; v < m->n_vols; v++) {
 		if (m->vols[v].disk != (int)d)
 			continue;
