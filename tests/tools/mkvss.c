@@ -453,6 +453,23 @@ static int n3g_err(int fallback)
 	return errno > 0 ? -errno : fallback;
 }
 
+/*
+ * --trim-stores: the allocator starts where a store file was trimmed, so
+ * that new files and later store files reuse the freed tail (as on Windows,
+ * where newer shadow copies then copy those blocks like any other).
+ */
+static void reuse_hint(struct vol *v)
+{
+	LCN c = (LCN)(v->reuse_lcn & ~3ULL);
+
+	if (!v->reuse_lcn || !v->nv)
+		return;
+	if (c >= v->nv->mft_zone_end)
+		v->nv->data1_zone_pos = c;
+	else if (c < v->nv->mft_zone_start)
+		v->nv->data2_zone_pos = c;
+}
+
 static int vol_mount(struct vol *v)
 {
 	v->nv = ntfs_mount(v->path, 0);
@@ -465,18 +482,7 @@ static int vol_mount(struct vol *v)
 		v->nv = NULL;
 		return r;
 	}
-	/*
-	 * --trim-stores: the allocator starts where a store file was trimmed,
-	 * so that new files and later store files reuse the freed tail (as on
-	 * Windows, where newer shadow copies then copy those blocks like any).
-	 */
-	if (v->reuse_lcn) {
-		LCN c = (LCN)(v->reuse_lcn & ~3ULL);
-		if (c >= v->nv->mft_zone_end)
-			v->nv->data1_zone_pos = c;
-		else if (c < v->nv->mft_zone_start)
-			v->nv->data2_zone_pos = c;
-	}
+	reuse_hint(v);
 	return 0;
 }
 
@@ -1644,7 +1650,8 @@ static int ychanges(struct gen *g)
 	int r = 0;
 
 	for (unsigned i = 0; i < 4 && r >= 0; i++) {
-		struct nfile *f = &g->yfiles.v[rng_below(&g->rng, n)];
+		/* --trim-stores: the file made last time, likely in a trimmed tail, is rewritten (and copied) */
+		struct nfile *f = &g->yfiles.v[g->o.trim && i == 0 ? n - 1 : rng_below(&g->rng, n)];
 		uint64_t len = MIN(f->size, rng_range(&g->rng, 1, 32) << 12);
 		r = ywrite(g, f, rng_below(&g->rng, f->size - len + 1), len);
 	}
@@ -1771,6 +1778,7 @@ static int store_trim(struct store *s)
 	s->pieces.n = s->n_used;
 	s->trimmed = true;
 	v->reuse_lcn = first / CLUSTER;
+	reuse_hint(v);
 	return 0;
 }
 
@@ -1780,7 +1788,8 @@ static int trim_stores(struct gen *g, unsigned k)
 	struct store *ss[2] = { NULL, NULL };
 	int r = 0;
 
-	if (!g->o.trim || k == 0)
+	/* with a storage volume of shadow copies of its own, ystep() trims (its own files reuse first) */
+	if (!g->o.trim || k == 0 || g->y.nst)
 		return 0;
 	ss[0] = &g->x.st[k - 1];
 	if (k < g->y.nst)
@@ -2673,7 +2682,14 @@ static int ystep(struct gen *g, unsigned k)
 
 	if (r < 0)
 		return r;
-	r = ychanges(g);
+	/* --trim-stores: the stores that stopped being the newest at snapshot k, whose files are on y */
+	if (g->o.trim && k > 0) {
+		r = store_trim(&g->x.st[k - 1]);
+		if (r >= 0 && k < y->nst)
+			r = store_trim(&y->st[k - 1]);
+	}
+	if (r >= 0)
+		r = ychanges(g);
 	if (r >= 0 && k + 1 < y->nst)
 		r = store_create(&y->st[k + 1], y->st[k].n_in_use / 16 + 16);
 	{
