@@ -2,8 +2,11 @@
 /*
  * Offline in-place revert of a volume to one of the VSS shadow copies inside
  * it (vss-format.md section 6):
- *   1. plan: U = the blocks with a descriptor in stores k..n-1; refuse when U
- *      touches VSS metadata or store files;
+ *   1. plan: U = the blocks with a descriptor in stores k..n-1; the shadow
+ *      copies dropped (k..n-1, older ones whose view store k's overlays would
+ *      change, other volumes' whose storage is overwritten), each with why;
+ *      refuse when U would change what a kept store still reads, or the
+ *      catalog (check_protected());
  *   2. read everything first: view k of every block of U (never zero-filled),
  *      compared with what is there; the differing blocks, then the catalog
  *      entries of stores k..n-1 (marked unused) go into a journal, which is
@@ -296,10 +299,12 @@ static int check_protected(struct vss_volume *v, struct src *vol, unsigned lo, u
 		}
 		if (!hi_i || maxend[hi_i - 1] <= b)
 			continue;
-		for (size_t x = hi_i; x-- > 0 && !o;) {
+		/* the narrowest structure it hits (a data block rather than the store file around it) */
+		for (size_t x = hi_i; x-- > 0;) {
 			const struct vss_protected *c = &prot.v[x];
 			/* block 0 holds the VSS header sector: allowed, the current header is kept (spliced in) */
-			if (c->off + c->len > b && !(b == 0 && c->store < 0 && c->off == VSS_HEADER_OFFSET))
+			if (c->off + c->len > b && !(b == 0 && c->store < 0 && c->off == VSS_HEADER_OFFSET) &&
+			    (!o || c->len < o->len))
 				o = c;
 		}
 		if (!o)

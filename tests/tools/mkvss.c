@@ -382,6 +382,7 @@ struct vol {
 	const char *state_name; /* "state" or "storage-state": STATE-K.img, STATE-K.used */
 	uint8_t *needed;        /* blocks whose content at their last snapshot no store holds yet */
 	uint64_t reuse_lcn;     /* --trim-stores: where the last trimmed store file's freed tail starts (0: none) */
+	uint8_t *freed;         /* --trim-stores: blocks freed by trimming store files */
 	int work_fd;            /* (unlinked) image of that protected content, at the blocks' own offsets */
 };
 
@@ -1547,6 +1548,47 @@ static void pick_overlay_cands(struct gen *g, struct store *s)
 	}
 }
 
+static int ywrite(struct gen *g, struct nfile *f, uint64_t off, uint64_t len);
+
+/*
+ * --trim-stores: rewrite up to 4 blocks of v's files (files[0..n), those of
+ * the volume as it was at its last snapshot) that lie in the freed tail of a
+ * trimmed store file. The store being filled copies them: a revert to it
+ * writes into what the older store's range list still describes, which is
+ * what the old rule of revert refused (issue #15).
+ */
+static int rewrite_freed(struct gen *g, struct vol *v, struct nfile *files, size_t n)
+{
+	unsigned done = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < n && done < 4 && r >= 0 && v->freed; i++) {
+		struct nfile *f = &files[i];
+		VEC(uint64_t) offs = { 0 };
+		ntfs_inode *ni;
+		ntfs_attr *na;
+		if (!f->alive || f->dir || !f->size || !(ni = iopen(v, f->mref)))
+			continue;
+		na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
+		if (na && NAttrNonResident(na) && ntfs_attr_map_whole_runlist(na) == 0)
+			for (runlist_element *rl = na->rl; rl && rl->length && offs.n < 4 - done; rl++)
+				for (LCN c = rl->lcn < 0 ? rl->lcn + rl->length : (rl->lcn + 3) & ~(LCN)3;
+				     c + 4 <= rl->lcn + rl->length && offs.n < 4 - done; c += 4) {
+					uint64_t foff = (uint64_t)(rl->vcn + c - rl->lcn) * CLUSTER;
+					if (bs_get(v->freed, (uint64_t)c / 4) && foff + BLK <= (uint64_t)na->initialized_size &&
+					    vec_push(&offs, foff) < 0)
+						break;
+				}
+		if (na)
+			ntfs_attr_close(na);
+		ntfs_inode_close(ni);
+		for (size_t j = 0; j < offs.n && r >= 0; j++, done++)
+			r = v == &g->x ? file_write(g, f, offs.v[j], BLK, -1) : ywrite(g, f, offs.v[j], BLK);
+		free(offs.v);
+	}
+	return r;
+}
+
 static int do_changes(struct gen *g, struct store *s)
 {
 	uint64_t budget = MAX((uint64_t)(64u << 10), s->n_in_use * BLK / 100 * g->o.change_pct), spent = 0;
@@ -1555,6 +1597,12 @@ static int do_changes(struct gen *g, struct store *s)
 	r = log_churn(g, 16);
 	if (r < 0)
 		return r;
+	/* --trim-stores: blocks of files that sit in a trimmed tail are rewritten (this store copies them) */
+	if (g->o.trim) {
+		r = rewrite_freed(g, &g->x, g->files.v, g->files.n);
+		if (r < 0)
+			return r;
+	}
 	if (g->o.overlays) {
 		pick_overlay_cands(g, s);
 		if (s->cand_copy.block) {
@@ -1649,9 +1697,10 @@ static int ychanges(struct gen *g)
 	size_t n = g->yfiles.n;
 	int r = 0;
 
+	if (g->o.trim)
+		r = rewrite_freed(g, &g->y, g->yfiles.v, n);
 	for (unsigned i = 0; i < 4 && r >= 0; i++) {
-		/* --trim-stores: the file made last time, likely in a trimmed tail, is rewritten (and copied) */
-		struct nfile *f = &g->yfiles.v[g->o.trim && i == 0 ? n - 1 : rng_below(&g->rng, n)];
+		struct nfile *f = &g->yfiles.v[rng_below(&g->rng, n)];
 		uint64_t len = MIN(f->size, rng_range(&g->rng, 1, 32) << 12);
 		r = ywrite(g, f, rng_below(&g->rng, f->size - len + 1), len);
 	}
@@ -1770,8 +1819,11 @@ static int store_trim(struct store *s)
 		r = n3g_err(-EIO);
 	if (r < 0)
 		return r;
+	if (!v->freed && !(v->freed = bs_new(v->nblocks)))
+		return -ENOMEM;
 	for (size_t i = s->n_used; i < s->pieces.n; i++) {
 		bs_clear(v->excl, s->pieces.v[i].vol_off / BLK);
+		bs_set(v->freed, s->pieces.v[i].vol_off / BLK);
 		first = MIN(first, s->pieces.v[i].vol_off);
 	}
 	sr_debug("store %u: file trimmed from %zu to %zu blocks", s->k, s->pieces.n, s->n_used);
@@ -2860,6 +2912,7 @@ static void gen_free(struct gen *g)
 		free(v->path);
 		free(v->lcnbmp);
 		free(v->excl);
+		free(v->freed);
 		if (v->st)
 			for (unsigned k = 0; k < v->nst; k++) {
 				struct store *s = &v->st[k];
