@@ -165,7 +165,8 @@ int vss_drop_entries(const struct vss_volume *v, unsigned k, struct vss_entry_re
  * something else than before where it differs. *ret_victim: the highest such
  * older store's index, in use there at its snapshot (every store up to it
  * must then be dropped too, since older ones read through it), or -1;
- * *ret_block (may be NULL): a block of its view that would change.
+ * *ret_block (may be NULL): a block of its view that would change. Not
+ * thread-safe with reads of v (it follows the chain as if k..n-1 were gone).
  */
 int vss_revert_overlay_victim(struct vss_volume *v, unsigned k, int *ret_victim, uint64_t *ret_block);
 /* The source that holds store idx's metadata and data (borrowed; NULL without data). */
