@@ -338,7 +338,7 @@ struct opts {
 	uint64_t size, storage_size;
 	unsigned stores, storage_stores, files, change_pct, fill_pct;
 	uint64_t seed;
-	bool overlays, forwarders, not_used, remote, no_states, trim;
+	bool overlays, overlays_kept, forwarders, not_used, remote, no_states, trim;
 	enum order order;
 	uint32_t context, attributes;
 	const char *machine;
@@ -1530,13 +1530,18 @@ static void pick_overlay_cands(struct gen *g, struct store *s)
 
 	memset(&s->cand_copy, 0, sizeof(s->cand_copy));
 	memset(&s->cand_only, 0, sizeof(s->cand_only));
-	for (unsigned tries = 0; tries < 40 && (!s->cand_copy.block || !s->cand_only.block); tries++) {
+	/* --overlays-kept: only blocks the previous store copied, so older shadow copies never read them through */
+	bool kept = g->o.overlays_kept && s->k >= 2;
+
+	for (unsigned tries = 0; tries < (kept ? 2000u : 40u) && (!s->cand_copy.block || !s->cand_only.block); tries++) {
 		struct nfile *f = pick_file(g, true);
 		struct cand c;
 		/* the rewritten block must get a full copy: in a pattern file it could become a forwarder */
 		if (!f || f->size < (64u << 10) || f == fa || (!s->cand_copy.block && f->pattern >= 0))
 			continue;
 		if (!find_file_block(g, f, &c) || !bs_get(s->in_use, c.block))
+			continue;
+		if (kept && !bs_get((s - 1)->copied, c.block))
 			continue;
 		if (!s->cand_copy.block) {
 			s->cand_copy = c;
@@ -2948,6 +2953,8 @@ static void help(void)
 	       "  --files N              files to create at first (default 64)\n"
 	       "  --fill P               then add big files until P%% of the volume is used\n"
 	       "  --overlays             overlay descriptors (writes to the snapshots themselves)\n"
+	       "  --overlays-kept        with --overlays: only on blocks the previous store copied,\n"
+	       "                         so that a revert keeps the older shadow copies\n"
 	       "  --forwarders           forwarder descriptors (old data that moved elsewhere)\n"
 	       "  --not-used             descriptors flagged not used, with garbage fields\n"
 	       "  --trim-stores          trim each store file to what it uses once a newer snapshot\n"
@@ -2984,7 +2991,7 @@ static void help(void)
 int main(int argc, char **argv)
 {
 	enum { O_OUT = 0x100, O_SIZE, O_STORES, O_SEED, O_CHANGE, O_FILES, O_FILL, O_OVERLAYS, O_FORWARDERS,
-	       O_NOT_USED, O_TRIM, O_ORDER, O_REMOTE, O_STORAGE_SIZE, O_STORAGE_STORES, O_CONTEXT, O_ATTRIBUTES, O_MACHINE, O_NO_STATES, O_VERBOSE,
+	       O_NOT_USED, O_TRIM, O_OVERLAYS_KEPT, O_ORDER, O_REMOTE, O_STORAGE_SIZE, O_STORAGE_STORES, O_CONTEXT, O_ATTRIBUTES, O_MACHINE, O_NO_STATES, O_VERBOSE,
 	       O_QUIET, O_HELP };
 	static const struct option longopts[] = {
 		{ "out", required_argument, NULL, O_OUT },
@@ -2998,6 +3005,7 @@ int main(int argc, char **argv)
 		{ "forwarders", no_argument, NULL, O_FORWARDERS },
 		{ "not-used", no_argument, NULL, O_NOT_USED },
 		{ "trim-stores", no_argument, NULL, O_TRIM },
+		{ "overlays-kept", no_argument, NULL, O_OVERLAYS_KEPT },
 		{ "catalog-order", required_argument, NULL, O_ORDER },
 		{ "remote-storage", no_argument, NULL, O_REMOTE },
 		{ "storage-size", required_argument, NULL, O_STORAGE_SIZE },
@@ -3078,6 +3086,7 @@ int main(int argc, char **argv)
 		case O_FORWARDERS: g.o.forwarders = true; break;
 		case O_NOT_USED: g.o.not_used = true; break;
 		case O_TRIM: g.o.trim = true; break;
+		case O_OVERLAYS_KEPT: g.o.overlays = g.o.overlays_kept = true; break;
 		case O_ORDER:
 			if (!strcmp(optarg, "paired"))
 				g.o.order = ORDER_PAIRED;
