@@ -100,6 +100,50 @@ out:
 	return 0;
 }
 
+int winvol_file_runs(struct src *vol, uint64_t file_ref, struct vss_range **ret, size_t *ret_n)
+{
+	struct ntfsio *nio = NULL;
+	ntfs_inode *ni = NULL;
+	ntfs_attr *na = NULL;
+	VEC(struct vss_range) out = { 0 };
+	uint16_t seq = (uint16_t)(file_ref >> 48);
+	uint64_t cs;
+	int r;
+
+	r = ntfsio_open(vol, &nio);
+	if (r < 0)
+		return r;
+	cs = ntfsio_cluster_size(nio);
+	ni = ntfs_inode_open(ntfsio_volume(nio), (MFT_REF)(file_ref & 0xffffffffffffULL));
+	if (!ni || !(ni->mrec->flags & MFT_RECORD_IN_USE) || (seq && le16_to_cpu(ni->mrec->sequence_number) != seq))
+		goto out; /* no such file (any more): no runs */
+	na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
+	if (!na || !NAttrNonResident(na))
+		goto out;
+	if (ntfs_attr_map_whole_runlist(na) < 0) {
+		r = sr_fail(-EBADMSG, "%s: cannot map the runs of file %llu", vol->name,
+			    (unsigned long long)(file_ref & 0xffffffffffffULL));
+		goto out;
+	}
+	for (const runlist_element *rl = na->rl; rl && rl->length && r >= 0; rl++)
+		if (rl->lcn >= 0)
+			r = vec_push(&out, ((struct vss_range){ (uint64_t)rl->lcn * cs, (uint64_t)rl->length * cs }));
+out:
+	if (na)
+		ntfs_attr_close(na);
+	if (ni)
+		ntfs_inode_close(ni);
+	ntfsio_close(nio);
+	if (r < 0) {
+		free(out.v);
+		return r;
+	}
+	sr_errclear();
+	*ret = out.v;
+	*ret_n = out.n;
+	return 0;
+}
+
 int boot_report_add(struct boot_report *rep, enum boot_severity s, const char *what, const char *fmt, ...)
 {
 	struct boot_finding f = { .severity = s };

@@ -62,5 +62,7 @@ int boot_report_add(struct boot_report *rep, enum boot_severity s, const char *w
  */
 struct vss_range;
 int winvol_file_covers(struct src *vol, uint64_t file_ref, const struct vss_range *ranges, size_t n, bool *ret);
+/* The volume ranges of that file's unnamed data stream now (none when it does not exist). Caller frees *ret. */
+int winvol_file_runs(struct src *vol, uint64_t file_ref, struct vss_range **ret, size_t *ret_n);
 
 #endif

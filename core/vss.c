@@ -66,6 +66,7 @@ struct store {
 	} *ranges;
 	size_t n_ranges;
 	VEC(uint64_t) meta; /* this store's metadata blocks (on its storage volume) */
+	VEC(const char *) meta_what; /* what each of them is ("block descriptor list", ...) */
 };
 
 struct vss_volume {
@@ -80,7 +81,17 @@ struct vss_volume {
 	unsigned n_foreign;
 	struct u64map seen; /* metadata blocks read on this volume (loop guard), in 512-byte units */
 	VEC(uint64_t) meta; /* offsets of the 16 KiB metadata blocks read on this volume */
+	VEC(uint64_t) catalog; /* offsets of this volume's catalog blocks */
 };
+
+static int store_meta_push(struct store *s, uint64_t off, const char *what)
+{
+	int r = vec_push(&s->meta, off);
+
+	if (r >= 0)
+		r = vec_push(&s->meta_what, what);
+	return r;
+}
 
 static int bad(const struct vss_volume *v, const char *fmt, ...) _printf_(2, 3);
 static int bad(const struct vss_volume *v, const char *fmt, ...)
@@ -160,7 +171,7 @@ static int load_store_header(struct vss_volume *v, struct store *s, struct u64ma
 
 	r = read_record(v, s->storage, seen, s->c3.header, REC_STORE_HEADER, "store header", buf);
 	if (r >= 0)
-		r = vec_push(&s->meta, s->c3.header);
+		r = store_meta_push(s, s->c3.header, "store header");
 	if (r < 0)
 		return r;
 	info_len = le64(buf + 48);
@@ -191,7 +202,7 @@ static int load_block_list(struct vss_volume *v, struct store *s, struct u64map 
 	while (off) {
 		r = read_record(v, s->storage, seen, off, REC_BLOCK_LIST, "block descriptor list", buf);
 		if (r >= 0)
-			r = vec_push(&s->meta, off);
+			r = store_meta_push(s, off, "block descriptor list");
 		if (r < 0)
 			goto fail;
 		for (size_t i = REC_HEADER; i + DESC_SIZE <= BLK; i += DESC_SIZE) {
@@ -249,7 +260,7 @@ static int load_range_list(struct vss_volume *v, struct store *s, struct u64map 
 	while (off) {
 		r = read_record(v, s->storage, seen, off, REC_RANGE_LIST, "range list", buf);
 		if (r >= 0)
-			r = vec_push(&s->meta, off);
+			r = store_meta_push(s, off, "range list");
 		if (r < 0)
 			goto fail;
 		for (size_t i = REC_HEADER; i + RANGE_SIZE <= BLK; i += RANGE_SIZE) {
@@ -282,7 +293,7 @@ static int load_bitmap(struct vss_volume *v, struct store *s, struct u64map *see
 	while (off) {
 		r = read_record(v, s->storage, seen, off, REC_BITMAP, what, buf);
 		if (r >= 0)
-			r = vec_push(&s->meta, off);
+			r = store_meta_push(s, off, what);
 		if (r < 0) {
 			free(bm);
 			return r;
@@ -389,6 +400,7 @@ static void store_clear(struct store *s)
 	free(s->prev_bitmap);
 	free(s->ranges);
 	free(s->meta.v);
+	free(s->meta_what.v);
 	u64map_free(&s->fwd);
 	u64map_free(&s->rev);
 	src_unref(s->storage);
@@ -408,6 +420,7 @@ static void store_reset_data(struct store *s)
 	s->ranges = NULL;
 	s->n_ranges = 0;
 	memset(&s->meta, 0, sizeof(s->meta));
+	memset(&s->meta_what, 0, sizeof(s->meta_what));
 	s->storage = NULL;
 	memset(&s->info, 0, sizeof(s->info));
 	s->info.store_id = keep.store_id;
@@ -428,6 +441,7 @@ void vss_volume_free(struct vss_volume *v)
 	free(v->stores);
 	free(v->foreign);
 	free(v->meta.v);
+	free(v->catalog.v);
 	u64map_free(&v->seen);
 	src_unref(v->src);
 	free(v);
@@ -520,6 +534,8 @@ static int parse(struct src *src, struct vss_volume **ret)
 	/* the catalog: type-2 and type-3 entries, in any order, across the chain */
 	for (off = v->catalog_off; off;) {
 		r = read_record(v, src, &v->seen, off, REC_CATALOG, "catalog", buf);
+		if (r >= 0)
+			r = vec_push(&v->catalog, off);
 		if (r < 0)
 			goto fail;
 		for (size_t i = REC_HEADER; i + ENTRY_SIZE <= BLK; i += ENTRY_SIZE) {
@@ -1080,36 +1096,41 @@ static int cmp_range(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
-int vss_protected_ranges(const struct vss_volume *v, struct vss_range **ret, size_t *ret_n)
+static int cmp_protected(const void *a, const void *b)
 {
-	VEC(struct vss_range) out = { 0 };
+	const struct vss_protected *x = a, *y = b;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+int vss_revert_protected(const struct vss_volume *v, unsigned lo, unsigned hi, struct vss_protected **ret,
+			 size_t *ret_n)
+{
+	VEC(struct vss_protected) out = { 0 };
 	int r = 0;
 
 	if (v->has_header)
-		r = vec_push(&out, ((struct vss_range){ VSS_HEADER_OFFSET, VSS_HEADER_SIZE }));
-	for (size_t i = 0; i < v->meta.n && r >= 0; i++)
-		r = vec_push(&out, ((struct vss_range){ v->meta.v[i], BLK }));
-	for (unsigned j = 0; j < v->n && r >= 0; j++) {
+		r = vec_push(&out, ((struct vss_protected){ VSS_HEADER_OFFSET, VSS_HEADER_SIZE, -1, "volume header" }));
+	for (size_t i = 0; i < v->catalog.n && r >= 0; i++)
+		r = vec_push(&out, ((struct vss_protected){ v->catalog.v[i], BLK, -1, "catalog" }));
+	for (unsigned j = lo; j < MIN(hi, v->n) && r >= 0; j++) {
 		const struct store *st = &v->stores[j];
 		if (st->storage != v->src)
-			continue;
-		for (size_t i = 0; i < st->n_ranges && r >= 0; i++)
-			r = vec_push(&out, ((struct vss_range){ st->ranges[i].vol_off, st->ranges[i].size }));
-	}
-	/* this volume may hold other volumes' store files too */
-	for (unsigned j = 0; j < v->n_foreign && r >= 0; j++) {
-		const struct cat3 *c = &v->foreign[j];
-		uint64_t offs[] = { c->header, c->list, c->range, c->bitmap, c->prev_bitmap };
-		for (size_t i = 0; i < ARRAY_SIZE(offs) && r >= 0; i++)
-			if (offs[i])
-				r = vec_push(&out, ((struct vss_range){ offs[i], BLK }));
+			continue; /* kept on another volume: writing this one cannot touch it */
+		for (size_t i = 0; i < st->meta.n && r >= 0; i++)
+			r = vec_push(&out, ((struct vss_protected){ st->meta.v[i], BLK, (int)j, st->meta_what.v[i] }));
+		/* the copies its descriptors point at (forwarders point into the view, not into the store) */
+		for (size_t i = 0; i < st->nd && r >= 0; i++)
+			if (!(st->d[i].flags & D_FORWARDER) || (st->d[i].flags & D_OVERLAY))
+				r = vec_push(&out, ((struct vss_protected){ st->d[i].store_off, BLK, (int)j,
+									    (st->d[i].flags & D_OVERLAY) ? "overlay data block"
+													 : "store data block" }));
 	}
 	if (r < 0) {
 		free(out.v);
 		return r;
 	}
 	if (out.n > 1)
-		qsort(out.v, out.n, sizeof(*out.v), cmp_range);
+		qsort(out.v, out.n, sizeof(*out.v), cmp_protected);
 	*ret = out.v;
 	*ret_n = out.n;
 	return 0;
@@ -1133,46 +1154,98 @@ static uint32_t overlay_changes(struct vss_volume *v, unsigned k, const struct d
 	return changed;
 }
 
-int vss_revert_overlay_victim(struct vss_volume *v, unsigned k)
+/*
+ * Where sector off of store j's own view comes from (one 512-byte sector,
+ * read as store j sees it). With v->n lowered to k this is where it comes
+ * from once stores k..n-1 are gone.
+ */
+static void resolve_sector(const struct vss_volume *v, unsigned j, uint64_t off, struct seg *ret)
+{
+	const unsigned flags = VSS_READ_NO_ZERO_FILL;
+
+	resolve(v, j, j, off, flags, ret);
+	if (ret->kind == SEG_OVERLAY) {
+		const struct store *st = &v->stores[ret->store];
+		const struct desc *d = &st->d[ret->desc];
+		const struct desc *ov = (d->flags & D_OVERLAY) ? d : &st->d[d->overlay];
+
+		if ((ov->bitmap >> (off % BLK / 512)) & 1) {
+			ret->kind = SEG_STORE;
+			ret->src = st->storage;
+			ret->off = ov->store_off + off % BLK;
+		} else if (d == ov) {
+			resolve_past(v, j, j, off, flags, ret);
+		} else {
+			resolve_desc(v, j, j, d, off, flags, ret);
+		}
+	}
+}
+
+int vss_revert_overlay_victim(struct vss_volume *v, unsigned k, int *ret_victim, uint64_t *ret_block)
 {
 	const struct store *sk;
-	int worst = -1;
+	struct u64map changed; /* block -> sectors of store k's overlays that differ from what older stores read */
+	VEC(uint64_t) cand = { 0 };
+	unsigned n = v->n;
+	int worst = -1, r = 0;
 
+	*ret_victim = -1;
 	if (k >= v->n || k == 0)
-		return -1;
+		return 0;
+	u64map_init(&changed);
 	sk = &v->stores[k];
-	for (size_t i = 0; i < sk->fwd.cap; i++) {
+	for (size_t i = 0; i < sk->fwd.cap && r >= 0; i++) {
 		uint64_t b = sk->fwd.keys[i];
 		const struct desc *d, *ov;
+		uint32_t mask;
 		if (b >= UINT64_MAX - 1)
 			continue;
 		d = &sk->d[sk->fwd.vals[i]];
 		ov = (d->flags & D_OVERLAY) ? d : (d->overlay >= 0 ? &sk->d[d->overlay] : NULL);
 		if (!ov || !ov->bitmap)
 			continue;
-		uint32_t changed = 0;
-		bool computed = false;
-		for (int j = (int)k - 1; j > worst; j--) {
-			const struct store *st = &v->stores[j];
-			uint32_t di, own = 0;
-			if (u64map_get(&st->fwd, b, &di)) {
-				if (!(st->d[di].flags & D_OVERLAY))
-					break; /* store j keeps its own copy (or forwards): it and older ones are safe */
-				own = st->d[di].bitmap; /* its own overlay sectors win in its own view */
-			}
-			if (st->bitmap && bit_set(st->bitmap, st->bitmap_bytes, b))
+		mask = overlay_changes(v, k, ov, b);
+		if (mask && (r = u64map_put(&changed, b, mask)) >= 0)
+			r = vec_push(&cand, b);
+	}
+	/*
+	 * Store j < k reads block X from the volume once stores k..n-1 are gone,
+	 * where it read the view of store k without its overlays before: either
+	 * X itself or, through forwarders of stores j..k-1, another block. Only
+	 * the overlay sectors that differ can change what it reads; they are
+	 * followed for X in the changed blocks and every forwarder's block.
+	 */
+	v->n = k;
+	for (int j = (int)k - 1; j >= 0 && worst < 0 && r >= 0 && changed.n; j--) {
+		const struct store *st = &v->stores[j];
+		for (size_t i = 0; i < st->nd && r >= 0; i++)
+			if ((st->d[i].flags & (D_FORWARDER | D_OVERLAY)) == D_FORWARDER)
+				r = vec_push(&cand, st->d[i].orig / BLK);
+		for (size_t c = 0; c < cand.n && worst < 0 && r >= 0; c++) {
+			uint64_t x = cand.v[c];
+			if (st->bitmap && bit_set(st->bitmap, st->bitmap_bytes, x))
 				continue; /* not in use when j was taken: nothing to keep */
-			if (!computed) {
-				changed = overlay_changes(v, k, ov, b);
-				computed = true;
-			}
-			if (changed & ~own) {
-				worst = j;
-				break;
+			for (unsigned sct = 0; sct < BLK / 512 && x * BLK + sct * 512u < st->info.volume_size; sct++) {
+				struct seg g;
+				uint32_t mask;
+				resolve_sector(v, (unsigned)j, x * BLK + sct * 512u, &g);
+				if (g.kind == SEG_LIVE && u64map_get(&changed, g.off / BLK, &mask) &&
+				    ((mask >> (g.off % BLK / 512)) & 1)) {
+					worst = j;
+					if (ret_block)
+						*ret_block = x * BLK;
+					break;
+				}
 			}
 		}
 	}
-	return worst;
+	v->n = n;
+	u64map_free(&changed);
+	free(cand.v);
+	if (r < 0)
+		return r;
+	*ret_victim = worst;
+	return 0;
 }
 
 struct src *vss_store_storage(const struct vss_volume *v, unsigned idx)

@@ -135,13 +135,23 @@ struct vss_entry_ref {
  * overlay-only entries of the stores after k. Caller frees *ret.
  */
 int vss_revert_block_set(const struct vss_volume *v, unsigned k, uint64_t **ret, size_t *ret_n);
+/* A structure a revert must not overwrite (vss-format.md 6.1 step 4). */
+struct vss_protected {
+	uint64_t off, len; /* on v's own source */
+	int store;         /* the store that reads it, or -1 for the VSS header and the catalog */
+	const char *what;  /* "catalog", "block descriptor list", "store data block", ... (static) */
+};
 /*
- * Byte ranges of v's own source that hold VSS structures: the header sector,
- * the catalog blocks, every store's metadata blocks and the extents of every
- * store file kept on this volume. A revert must never write there. Sorted by
- * offset, may overlap. Caller frees *ret.
+ * What a revert of v that keeps stores lo..hi-1 must not change: the VSS
+ * header sector, the catalog blocks, and of every kept store stored on v its
+ * header, block descriptor lists, range lists, bitmaps and every data block
+ * its descriptors point at. Not the range-list extents: Windows trims the
+ * file of a store that is no longer the newest, and what it freed is user
+ * data (or newer stores) like any other block. Sorted by offset, may overlap.
+ * Caller frees *ret.
  */
-int vss_protected_ranges(const struct vss_volume *v, struct vss_range **ret, size_t *ret_n);
+int vss_revert_protected(const struct vss_volume *v, unsigned lo, unsigned hi, struct vss_protected **ret,
+			 size_t *ret_n);
 /*
  * The catalog entries (type 2 and type 3, on this volume or on the storage
  * volume) of stores k..n-1: a revert marks them unused (type 1, the rest zero).
@@ -150,11 +160,15 @@ int vss_drop_entries(const struct vss_volume *v, unsigned k, struct vss_entry_re
 /*
  * A revert to store k makes the volume view k, with store k's overlay sectors
  * (the writes made to shadow copy k itself, e.g. auto-recovery). An older
- * store that has no copy of such a block reads it from the volume, so its view
- * would change where those sectors differ from what it read before. Returns the highest such older store's index (every store up
- * to it must then be dropped too, since older ones read through it), or -1.
+ * store j that reads such a sector from the volume once stores k..n-1 are
+ * gone (directly, or through forwarders of stores j..k-1) would read
+ * something else than before where it differs. *ret_victim: the highest such
+ * older store's index, in use there at its snapshot (every store up to it
+ * must then be dropped too, since older ones read through it), or -1;
+ * *ret_block (may be NULL): a block of its view that would change. Not
+ * thread-safe with reads of v (it follows the chain as if k..n-1 were gone).
  */
-int vss_revert_overlay_victim(struct vss_volume *v, unsigned k);
+int vss_revert_overlay_victim(struct vss_volume *v, unsigned k, int *ret_victim, uint64_t *ret_block);
 /* The source that holds store idx's metadata and data (borrowed; NULL without data). */
 struct src *vss_store_storage(const struct vss_volume *v, unsigned idx);
 /*

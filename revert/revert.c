@@ -2,8 +2,11 @@
 /*
  * Offline in-place revert of a volume to one of the VSS shadow copies inside
  * it (vss-format.md section 6):
- *   1. plan: U = the blocks with a descriptor in stores k..n-1; refuse when U
- *      touches VSS metadata or store files;
+ *   1. plan: U = the blocks with a descriptor in stores k..n-1; the shadow
+ *      copies dropped (k..n-1, older ones whose view store k's overlays would
+ *      change, other volumes' whose storage is overwritten), each with why;
+ *      refuse when U would change what a kept store still reads, or the
+ *      catalog (check_protected());
  *   2. read everything first: view k of every block of U (never zero-filled),
  *      compared with what is there; the differing blocks, then the catalog
  *      entries of stores k..n-1 (marked unused) go into a journal, which is
@@ -38,6 +41,13 @@
 #define BLK VSS_BLOCK_SIZE
 
 
+/* A shadow copy a revert removes from a catalog. */
+struct dropped {
+	size_t vi; /* the volume whose shadow copy it is */
+	unsigned store;
+	char why[256];
+};
+
 /* One volume of a revert. */
 struct vplan {
 	size_t vi;    /* index in the volset */
@@ -50,6 +60,8 @@ struct vplan {
 	uint64_t bytes;
 	unsigned extra_dropped; /* shadow copies dropped besides k..n-1 (below) */
 	unsigned overlay_dropped; /* older ones of this volume, because store k's overlays change what they read */
+	/* every shadow copy this revert removes from a catalog, and why (said before anything is written) */
+	VEC(struct dropped) dropped;
 };
 
 struct plan {
@@ -62,6 +74,8 @@ struct plan {
 
 static void plan_free(struct plan *p)
 {
+	for (size_t i = 0; i < p->n; i++)
+		free(p->v[i].dropped.v);
 	free(p->v);
 	p->v = NULL;
 	p->n = 0;
@@ -222,6 +236,103 @@ static int check_foreign(struct volset *vs, const struct plan *p, size_t yi, uns
 	return 0;
 }
 
+static int add_dropped(struct vplan *vp, size_t vi, unsigned store, const char *why)
+{
+	struct dropped d = { vi, store, "" };
+
+	snprintf(d.why, sizeof(d.why), "%s", why);
+	return vec_push(&vp->dropped, d);
+}
+
+static int cmp_prot(const void *a, const void *b)
+{
+	const struct vss_protected *x = a, *y = b;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/*
+ * vss-format.md 6.1 step 4: a block of the write set is refused only when
+ * writing it would change bytes that a store the revert keeps (lo..hi-1)
+ * still reads: its header, block lists, range lists, bitmaps, the blocks its
+ * descriptors point at, its store file's runs in the MFT now; or the catalog
+ * and the VSS header. Not the extents its range list once reserved: Windows
+ * trims an older store's file to what it uses, and the freed tail is reused
+ * (and copied by newer stores) like any other block.
+ */
+static int check_protected(struct vss_volume *v, struct src *vol, unsigned lo, unsigned hi, const uint64_t *blocks,
+			   size_t nblocks)
+{
+	_cleanup_free_ struct vss_protected *core = NULL;
+	_cleanup_free_ uint64_t *maxend = NULL;
+	VEC(struct vss_protected) prot = { 0 };
+	size_t ncore;
+	int r;
+
+	r = vss_revert_protected(v, lo, hi, &core, &ncore);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ncore && r >= 0; i++)
+		r = vec_push(&prot, core[i]);
+	for (unsigned s = lo; s < hi && r >= 0; s++) {
+		_cleanup_free_ struct vss_range *runs = NULL;
+		size_t nruns;
+		if (vss_store_storage(v, s) != vol)
+			continue;
+		r = winvol_file_runs(vol, vss_volume_store(v, s)->file_reference, &runs, &nruns);
+		for (size_t i = 0; i < nruns && r >= 0; i++)
+			r = vec_push(&prot, ((struct vss_protected){ runs[i].off, runs[i].len, (int)s, "store file" }));
+	}
+	if (r >= 0 && prot.n && !(maxend = malloc(prot.n * sizeof(*maxend))))
+		r = -ENOMEM;
+	if (r < 0)
+		goto out;
+	qsort(prot.v, prot.n, sizeof(*prot.v), cmp_prot);
+	for (size_t i = 0; i < prot.n; i++)
+		maxend[i] = MAX(i ? maxend[i - 1] : 0, prot.v[i].off + prot.v[i].len);
+	for (size_t i = 0; i < nblocks; i++) {
+		uint64_t b = blocks[i];
+		size_t lo_i = 0, hi_i = prot.n; /* ranges [0, hi_i) start before the block ends */
+		const struct vss_protected *o = NULL;
+		while (lo_i < hi_i) {
+			size_t mid = lo_i + (hi_i - lo_i) / 2;
+			if (prot.v[mid].off < b + BLK)
+				lo_i = mid + 1;
+			else
+				hi_i = mid;
+		}
+		if (!hi_i || maxend[hi_i - 1] <= b)
+			continue;
+		/* the narrowest structure it hits (a data block rather than the store file around it) */
+		for (size_t x = hi_i; x-- > 0;) {
+			const struct vss_protected *c = &prot.v[x];
+			/* block 0 holds the VSS header sector: allowed, the current header is kept (spliced in) */
+			if (c->off + c->len > b && !(b == 0 && c->store < 0 && c->off == VSS_HEADER_OFFSET) &&
+			    (!o || c->len < o->len))
+				o = c;
+		}
+		if (!o)
+			continue;
+		if (o->store < 0) {
+			r = sr_fail(-EBADMSG,
+				    "%s: refusing to revert: block at offset 0x%llx that the shadow copies restore would overwrite the VSS %s (0x%llx+0x%llx)",
+				    vol->name, (unsigned long long)b, o->what, (unsigned long long)o->off,
+				    (unsigned long long)o->len);
+		} else {
+			char id[GUID_STRING_MAX];
+			r = sr_fail(-EBADMSG,
+				    "%s: refusing to revert: block at offset 0x%llx that the shadow copies restore would overwrite the %s of shadow copy {%s} (store %d of %u), which the revert keeps (0x%llx+0x%llx)",
+				    vol->name, (unsigned long long)b, o->what,
+				    guid_format(&vss_volume_store(v, (unsigned)o->store)->copy_id, id), o->store + 1,
+				    vss_volume_store_count(v), (unsigned long long)o->off, (unsigned long long)o->len);
+		}
+		goto out;
+	}
+	r = 0;
+out:
+	free(prot.v);
+	return r;
+}
+
 /* Plan (and stage in j, unless j is NULL) the revert of one volume. */
 static int plan_volume(struct volset *vs, struct plan *p, struct vplan *vp, struct journal *j, struct targets *t)
 {
@@ -229,12 +340,13 @@ static int plan_volume(struct volset *vs, struct plan *p, struct vplan *vp, stru
 	struct vss_volume *v = vv->vss;
 	struct src *vol = vv->src;
 	_cleanup_free_ uint64_t *blocks = NULL;
-	_cleanup_free_ struct vss_range *prot = NULL;
 	_cleanup_free_ struct vss_entry_ref *ents = NULL;
 	_cleanup_free_ uint8_t *nb = malloc(BLK), *ob = malloc(BLK);
 	uint8_t hdr[VSS_HEADER_SIZE];
 	struct drops extra = { 0 };
-	size_t nblocks, nprot, nents;
+	size_t nblocks, nents;
+	int victim = -1;
+	uint64_t victim_block = 0;
 	struct progress pr;
 	uint32_t tgt;
 	uint64_t toff;
@@ -252,31 +364,44 @@ static int plan_volume(struct volset *vs, struct plan *p, struct vplan *vp, stru
 	}
 	r = vss_revert_block_set(v, vp->k, &blocks, &nblocks);
 	if (r >= 0)
-		r = vss_protected_ranges(v, &prot, &nprot);
-	if (r >= 0)
 		r = vss_drop_entries(v, vp->k, &ents, &nents);
 	if (r >= 0 && vss_volume_has_header(v))
 		r = src_pread(vol, hdr, sizeof(hdr), VSS_HEADER_OFFSET);
+	/* older shadow copies that would read store k's overlay sectors from the volume: dropped too */
+	if (r >= 0)
+		r = vss_revert_overlay_victim(v, vp->k, &victim, &victim_block);
+	if (r >= 0)
+		r = check_protected(v, vol, (unsigned)(victim + 1), vp->k, blocks, nblocks);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < nblocks; i++) {
-		const struct vss_range *o = overlaps(prot, nprot, blocks[i], BLK, NULL);
-		/* block 0 holds the VSS header sector: allowed, the current header is kept (spliced in) */
-		if (o && blocks[i] == 0 && o->off == VSS_HEADER_OFFSET)
-			o = overlaps(prot, nprot, 0, BLK, o);
-		if (o)
-			return sr_fail(-EBADMSG,
-				       "%s: refusing to revert: block at offset 0x%llx that the shadow copies restore lies in VSS metadata or a store file (0x%llx+0x%llx)",
-				       vol->name, (unsigned long long)blocks[i], (unsigned long long)o->off,
-				       (unsigned long long)o->len);
+	for (unsigned s = vp->k; s < vss_volume_store_count(v) && r >= 0; s++)
+		r = add_dropped(vp, vp->vi, s, s == vp->k ? "the shadow copy reverted to: the volume becomes it"
+							: "newer than the shadow copy reverted to");
+	for (int o = 0; o <= victim && r >= 0; o++) {
+		char why[256], id[GUID_STRING_MAX];
+		if (o == victim)
+			snprintf(why, sizeof(why),
+				 "older, and would read block 0x%llx differently: the writes made to shadow copy {%s} itself (overlays, e.g. auto-recovery) become part of the volume",
+				 (unsigned long long)victim_block, guid_format(&vss_volume_store(v, vp->k)->copy_id, id));
+		else
+			snprintf(why, sizeof(why), "older than {%s}, which is dropped: it reads through it",
+				 guid_format(&vss_volume_store(v, (unsigned)victim)->copy_id, id));
+		r = vec_push(&extra, ((struct drop){ vp->vi, (unsigned)o }));
+		if (r >= 0)
+			r = add_dropped(vp, vp->vi, (unsigned)o, why);
+		vp->overlay_dropped++;
 	}
+	if (r < 0)
+		goto out;
 	r = check_foreign(vs, p, vp->vi, vp->k, blocks, nblocks, &extra);
 	if (r < 0)
 		goto out;
-	/* older shadow copies that would read store k's overlay sectors from the volume: dropped too */
-	for (int victim = vss_revert_overlay_victim(v, vp->k), o = 0; o <= victim && r >= 0; o++) {
-		r = vec_push(&extra, ((struct drop){ vp->vi, (unsigned)o }));
-		vp->overlay_dropped++;
+	for (size_t e = vp->overlay_dropped; e < extra.n && r >= 0; e++) {
+		char why[256];
+		snprintf(why, sizeof(why),
+			 "its shadow storage on %s would be overwritten, or no longer be its own, once %s is reverted",
+			 vol->name, vol->name);
+		r = add_dropped(vp, extra.v[e].vi, extra.v[e].store, why);
 	}
 	if (r < 0)
 		goto out;
@@ -368,6 +493,7 @@ static int plan_all(struct volset *vs, struct plan *p, const char *journal_path,
 		vp->bytes = 0;
 		vp->extra_dropped = 0;
 		vp->overlay_dropped = 0;
+		vp->dropped.n = 0;
 		if (vp->skip[0])
 			continue;
 		r = plan_volume(vs, p, vp, j, &t);
@@ -510,7 +636,20 @@ static uint64_t plan_bytes(const struct plan *p, size_t *ret_blocks)
 	return b;
 }
 
-static bool confirm(const struct plan *p)
+/* Which shadow copies go, and why: said before anything is written (dropping one cannot be undone). */
+static void print_dropped(FILE *f, const struct volset *vs, const struct vplan *v, const char *indent)
+{
+	for (size_t d = 0; d < v->dropped.n; d++) {
+		const struct dropped *x = &v->dropped.v[d];
+		struct vss_volume *xv = vs->vols[x->vi].vss;
+		char id[GUID_STRING_MAX];
+		fprintf(f, "%sdropped: {%s} (shadow copy %u of %u of %s): %s\n", indent,
+			guid_format(&vss_volume_store(xv, x->store)->copy_id, id), x->store + 1, vss_volume_store_count(xv),
+			vs->vols[x->vi].name, x->why);
+	}
+}
+
+static bool confirm(const struct volset *vs, const struct plan *p)
 {
 	char line[64];
 	size_t n;
@@ -523,6 +662,10 @@ static bool confirm(const struct plan *p)
 	for (size_t i = 0; i < p->n; i++)
 		if (!p->v[i].skip[0])
 			fprintf(stderr, "  %s\n", p->v[i].target);
+	fprintf(stderr, "These shadow copies will be dropped from the catalogs (this cannot be undone):\n");
+	for (size_t i = 0; i < p->n; i++)
+		if (!p->v[i].skip[0])
+			print_dropped(stderr, vs, &p->v[i], "  ");
 	fprintf(stderr, "Type 'revert' to go on: ");
 	if (!fgets(line, sizeof(line), stdin))
 		return false;
@@ -571,6 +714,18 @@ static void print_plan(const struct revert_opts *o, const struct volset *vs, con
 			json_ku64(&j, "blocks_equal", v->equal);
 			json_ku64(&j, "bytes_to_write", v->bytes);
 			json_ku64(&j, "catalog_entries", v->entries);
+			json_key(&j, "dropped_shadow_copies");
+			json_arr_begin(&j);
+			for (size_t d = 0; d < v->dropped.n; d++) {
+				const struct dropped *x = &v->dropped.v[d];
+				json_obj_begin(&j);
+				json_kstr(&j, "volume", vs->vols[x->vi].name);
+				json_kstr(&j, "shadow_id", guid_format(&vss_volume_store(vs->vols[x->vi].vss, x->store)->copy_id, id));
+				json_ku64(&j, "store_index", x->store + 1);
+				json_kstr(&j, "reason", x->why);
+				json_obj_end(&j);
+			}
+			json_arr_end(&j);
 			json_obj_end(&j);
 		}
 		json_arr_end(&j);
@@ -609,6 +764,7 @@ static void print_plan(const struct revert_opts *o, const struct volset *vs, con
 		if (v->overlay_dropped)
 			printf("\t- older shadow copies dropped too: %u (this shadow copy's own writes, such as auto-recovery, change blocks they read)\n",
 			       v->overlay_dropped);
+		print_dropped(stdout, vs, v, "\t  ");
 	}
 	if (!dry)
 		printf("Written and verified: %llu bytes in %.2f s\n", (unsigned long long)written, secs);
@@ -1020,7 +1176,7 @@ int cmd_revert(int argc, char **argv)
 		print_plan(&o, vs, &p, jpath, true, 0, 0);
 		goto done;
 	}
-	if (!o.yes && !confirm(&p)) {
+	if (!o.yes && !confirm(vs, &p)) {
 		sr_error(0, "not reverting without confirmation (use --yes)");
 		journal_free(j); /* never committed: removed */
 		goto fail;

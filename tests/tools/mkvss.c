@@ -338,7 +338,7 @@ struct opts {
 	uint64_t size, storage_size;
 	unsigned stores, storage_stores, files, change_pct, fill_pct;
 	uint64_t seed;
-	bool overlays, forwarders, not_used, remote, no_states;
+	bool overlays, overlays_kept, forwarders, not_used, remote, no_states, trim;
 	enum order order;
 	uint32_t context, attributes;
 	const char *machine;
@@ -381,6 +381,8 @@ struct vol {
 	struct vol *sv;         /* where its store files live: itself, or storage.img */
 	const char *state_name; /* "state" or "storage-state": STATE-K.img, STATE-K.used */
 	uint8_t *needed;        /* blocks whose content at their last snapshot no store holds yet */
+	uint64_t reuse_lcn;     /* --trim-stores: where the last trimmed store file's freed tail starts (0: none) */
+	uint8_t *freed;         /* --trim-stores: blocks freed by trimming store files */
 	int work_fd;            /* (unlinked) image of that protected content, at the blocks' own offsets */
 };
 
@@ -418,6 +420,9 @@ struct store {
 	uint64_t hdr_off, list_off, range_off, bm_off, prev_off;
 	unsigned n_desc, n_copies, n_overlays, n_overlay_blocks, n_fwd, n_not_used;
 	uint64_t n_cow;
+	size_t n_used;          /* pieces its metadata and data use (the first ones of the file) */
+	uint64_t range_blocks;  /* 16 KiB blocks its range list describes (the file as it was written) */
+	bool trimmed;
 };
 
 struct nfile {
@@ -449,6 +454,23 @@ static int n3g_err(int fallback)
 	return errno > 0 ? -errno : fallback;
 }
 
+/*
+ * --trim-stores: the allocator starts where a store file was trimmed, so
+ * that new files and later store files reuse the freed tail (as on Windows,
+ * where newer shadow copies then copy those blocks like any other).
+ */
+static void reuse_hint(struct vol *v)
+{
+	LCN c = (LCN)(v->reuse_lcn & ~3ULL);
+
+	if (!v->reuse_lcn || !v->nv)
+		return;
+	if (c >= v->nv->mft_zone_end)
+		v->nv->data1_zone_pos = c;
+	else if (c < v->nv->mft_zone_start)
+		v->nv->data2_zone_pos = c;
+}
+
 static int vol_mount(struct vol *v)
 {
 	v->nv = ntfs_mount(v->path, 0);
@@ -461,6 +483,7 @@ static int vol_mount(struct vol *v)
 		v->nv = NULL;
 		return r;
 	}
+	reuse_hint(v);
 	return 0;
 }
 
@@ -1507,13 +1530,18 @@ static void pick_overlay_cands(struct gen *g, struct store *s)
 
 	memset(&s->cand_copy, 0, sizeof(s->cand_copy));
 	memset(&s->cand_only, 0, sizeof(s->cand_only));
-	for (unsigned tries = 0; tries < 40 && (!s->cand_copy.block || !s->cand_only.block); tries++) {
+	/* --overlays-kept: only blocks the previous store copied, so older shadow copies never read them through */
+	bool kept = g->o.overlays_kept && s->k >= 2;
+
+	for (unsigned tries = 0; tries < (kept ? 2000u : 40u) && (!s->cand_copy.block || !s->cand_only.block); tries++) {
 		struct nfile *f = pick_file(g, true);
 		struct cand c;
 		/* the rewritten block must get a full copy: in a pattern file it could become a forwarder */
 		if (!f || f->size < (64u << 10) || f == fa || (!s->cand_copy.block && f->pattern >= 0))
 			continue;
 		if (!find_file_block(g, f, &c) || !bs_get(s->in_use, c.block))
+			continue;
+		if (kept && !bs_get((s - 1)->copied, c.block))
 			continue;
 		if (!s->cand_copy.block) {
 			s->cand_copy = c;
@@ -1525,6 +1553,47 @@ static void pick_overlay_cands(struct gen *g, struct store *s)
 	}
 }
 
+static int ywrite(struct gen *g, struct nfile *f, uint64_t off, uint64_t len);
+
+/*
+ * --trim-stores: rewrite up to 4 blocks of v's files (files[0..n), those of
+ * the volume as it was at its last snapshot) that lie in the freed tail of a
+ * trimmed store file. The store being filled copies them: a revert to it
+ * writes into what the older store's range list still describes, which is
+ * what the old rule of revert refused (issue #15).
+ */
+static int rewrite_freed(struct gen *g, struct vol *v, struct nfile *files, size_t n)
+{
+	unsigned done = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < n && done < 4 && r >= 0 && v->freed; i++) {
+		struct nfile *f = &files[i];
+		VEC(uint64_t) offs = { 0 };
+		ntfs_inode *ni;
+		ntfs_attr *na;
+		if (!f->alive || f->dir || !f->size || !(ni = iopen(v, f->mref)))
+			continue;
+		na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
+		if (na && NAttrNonResident(na) && ntfs_attr_map_whole_runlist(na) == 0)
+			for (runlist_element *rl = na->rl; rl && rl->length && offs.n < 4 - done; rl++)
+				for (LCN c = rl->lcn < 0 ? rl->lcn + rl->length : (rl->lcn + 3) & ~(LCN)3;
+				     c + 4 <= rl->lcn + rl->length && offs.n < 4 - done; c += 4) {
+					uint64_t foff = (uint64_t)(rl->vcn + c - rl->lcn) * CLUSTER;
+					if (bs_get(v->freed, (uint64_t)c / 4) && foff + BLK <= (uint64_t)na->initialized_size &&
+					    vec_push(&offs, foff) < 0)
+						break;
+				}
+		if (na)
+			ntfs_attr_close(na);
+		ntfs_inode_close(ni);
+		for (size_t j = 0; j < offs.n && r >= 0; j++, done++)
+			r = v == &g->x ? file_write(g, f, offs.v[j], BLK, -1) : ywrite(g, f, offs.v[j], BLK);
+		free(offs.v);
+	}
+	return r;
+}
+
 static int do_changes(struct gen *g, struct store *s)
 {
 	uint64_t budget = MAX((uint64_t)(64u << 10), s->n_in_use * BLK / 100 * g->o.change_pct), spent = 0;
@@ -1533,6 +1602,12 @@ static int do_changes(struct gen *g, struct store *s)
 	r = log_churn(g, 16);
 	if (r < 0)
 		return r;
+	/* --trim-stores: blocks of files that sit in a trimmed tail are rewritten (this store copies them) */
+	if (g->o.trim) {
+		r = rewrite_freed(g, &g->x, g->files.v, g->files.n);
+		if (r < 0)
+			return r;
+	}
 	if (g->o.overlays) {
 		pick_overlay_cands(g, s);
 		if (s->cand_copy.block) {
@@ -1627,6 +1702,8 @@ static int ychanges(struct gen *g)
 	size_t n = g->yfiles.n;
 	int r = 0;
 
+	if (g->o.trim)
+		r = rewrite_freed(g, &g->y, g->yfiles.v, n);
 	for (unsigned i = 0; i < 4 && r >= 0; i++) {
 		struct nfile *f = &g->yfiles.v[rng_below(&g->rng, n)];
 		uint64_t len = MIN(f->size, rng_range(&g->rng, 1, 32) << 12);
@@ -1716,6 +1793,78 @@ static int store_extend(struct store *s, size_t want)
 	excl_mark(v, s->pieces.v, s->pieces.n);
 	sr_debug("store %u: file grown from %zu to %zu blocks", s->k, have, s->pieces.n);
 	return 0;
+}
+
+/*
+ * Windows trims the file of a store that is no longer the newest to what it
+ * uses (vss-format.md 1.7: vsstest's store 1 keeps 7.8 MB of 320 MiB); its
+ * range list still describes the file as it was. Shrink store s's file on
+ * its (mounted) storage volume to its used pieces and free the rest.
+ */
+static int store_trim(struct store *s)
+{
+	struct vol *v = s->vol->sv;
+	ntfs_inode *ni;
+	ntfs_attr *na;
+	uint64_t size, first = UINT64_MAX;
+	int r = 0;
+
+	if (s->trimmed || !s->n_used || s->n_used >= s->pieces.n)
+		return 0;
+	size = s->pieces.v[s->n_used - 1].file_off + BLK;
+	ni = iopen(v, s->mref);
+	if (!ni)
+		return sr_fail(n3g_err(-EIO), "cannot open store file inode %" PRIu64, s->mref);
+	na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
+	if (!na || ntfs_attr_truncate(na, (s64)size) < 0)
+		r = sr_fail(n3g_err(-EIO), "cannot trim store %u's file to %" PRIu64 " bytes", s->k, size);
+	if (na)
+		ntfs_attr_close(na);
+	if (ntfs_inode_close(ni) < 0 && r >= 0)
+		r = n3g_err(-EIO);
+	if (r < 0)
+		return r;
+	if (!v->freed && !(v->freed = bs_new(v->nblocks)))
+		return -ENOMEM;
+	for (size_t i = s->n_used; i < s->pieces.n; i++) {
+		bs_clear(v->excl, s->pieces.v[i].vol_off / BLK);
+		bs_set(v->freed, s->pieces.v[i].vol_off / BLK);
+		first = MIN(first, s->pieces.v[i].vol_off);
+	}
+	sr_debug("store %u: file trimmed from %zu to %zu blocks", s->k, s->pieces.n, s->n_used);
+	s->pieces.n = s->n_used;
+	s->trimmed = true;
+	v->reuse_lcn = first / CLUSTER;
+	reuse_hint(v);
+	return 0;
+}
+
+/* --trim-stores, at the start of interval k (0-based): the stores that stopped being the newest at snapshot k. */
+static int trim_stores(struct gen *g, unsigned k)
+{
+	struct store *ss[2] = { NULL, NULL };
+	int r = 0;
+
+	/* with a storage volume of shadow copies of its own, ystep() trims (its own files reuse first) */
+	if (!g->o.trim || k == 0 || g->y.nst)
+		return 0;
+	ss[0] = &g->x.st[k - 1];
+	if (k < g->y.nst)
+		ss[1] = &g->y.st[k - 1];
+	for (unsigned i = 0; i < 2 && r >= 0; i++) {
+		struct vol *v;
+		if (!ss[i])
+			continue;
+		v = ss[i]->vol->sv;
+		r = vol_mount(v);
+		if (r < 0)
+			return r;
+		r = store_trim(ss[i]);
+		int r2 = vol_umount(v);
+		if (r >= 0)
+			r = r2;
+	}
+	return r;
 }
 
 /* Where the expected view of store s goes: STATE-K.EXT, STATE being "state" or "storage-state". */
@@ -2286,6 +2435,12 @@ static int write_store(struct gen *g, struct store *s, struct plan *p)
 			return r;
 	}
 	/* range list: the file's extents from relative offset 0xc000 on */
+	s->range_blocks = 3;
+	for (size_t i = 0; i < s->runs.n; i++) {
+		uint64_t fo = s->runs.v[i].vcn * CLUSTER, end = fo + s->runs.v[i].len * CLUSTER;
+		if (end > 0xc000)
+			s->range_blocks += (end - MAX(fo, (uint64_t)0xc000)) / BLK;
+	}
 	{
 		unsigned e = 0;
 		for (unsigned i = 0; i < nrange; i++) {
@@ -2387,6 +2542,7 @@ static int finish_store(struct gen *g, struct store *s)
 		if (r < 0)
 			goto out;
 		need = pieces_needed(s, &pl);
+		s->n_used = need;
 		if (need <= s->pieces.n)
 			break;
 		if (round > 8) {
@@ -2462,6 +2618,8 @@ static void write_stores_json(const struct gen *g, struct json *j, const struct 
 		json_ku64(j, "cow_blocks", s->n_cow);
 		json_ku64(j, "blocks_in_use", s->n_in_use);
 		json_ku64(j, "store_file_blocks", s->pieces.n);
+		json_ku64(j, "range_list_blocks", s->range_blocks);
+		json_kbool(j, "trimmed", s->trimmed);
 		json_ku64(j, "store_header_offset", s->hdr_off);
 		json_ku64(j, "catalog_t2_slot", s->t2_slot);
 		json_ku64(j, "catalog_t3_slot", s->t3_slot);
@@ -2506,6 +2664,7 @@ static int write_manifest(struct gen *g)
 	json_kbool(&j, "overlays", g->o.overlays);
 	json_kbool(&j, "forwarders", g->o.forwarders);
 	json_kbool(&j, "not_used", g->o.not_used);
+	json_kbool(&j, "trim_stores", g->o.trim);
 	json_ku64(&j, "change_pct", g->o.change_pct);
 	json_ku64(&j, "files", g->o.files);
 	json_key(&j, "stores");
@@ -2580,7 +2739,14 @@ static int ystep(struct gen *g, unsigned k)
 
 	if (r < 0)
 		return r;
-	r = ychanges(g);
+	/* --trim-stores: the stores that stopped being the newest at snapshot k, whose files are on y */
+	if (g->o.trim && k > 0) {
+		r = store_trim(&g->x.st[k - 1]);
+		if (r >= 0 && k < y->nst)
+			r = store_trim(&y->st[k - 1]);
+	}
+	if (r >= 0)
+		r = ychanges(g);
 	if (r >= 0 && k + 1 < y->nst)
 		r = store_create(&y->st[k + 1], y->st[k].n_in_use / 16 + 16);
 	{
@@ -2668,6 +2834,9 @@ static int generate(struct gen *g)
 		/* interval k (1-based): changes while store k is the newest, stamped after its creation time */
 		g->interval = s->k;
 		fake_clock_set(s->ctime + FT_HOUR / 2 + FT_HOUR / 8);
+		r = trim_stores(g, k);
+		if (r < 0)
+			return r;
 		r = vol_mount(x);
 		if (r < 0)
 			return r;
@@ -2748,6 +2917,7 @@ static void gen_free(struct gen *g)
 		free(v->path);
 		free(v->lcnbmp);
 		free(v->excl);
+		free(v->freed);
 		if (v->st)
 			for (unsigned k = 0; k < v->nst; k++) {
 				struct store *s = &v->st[k];
@@ -2783,8 +2953,13 @@ static void help(void)
 	       "  --files N              files to create at first (default 64)\n"
 	       "  --fill P               then add big files until P%% of the volume is used\n"
 	       "  --overlays             overlay descriptors (writes to the snapshots themselves)\n"
+	       "  --overlays-kept        with --overlays: only on blocks the previous store copied,\n"
+	       "                         so that a revert keeps the older shadow copies\n"
 	       "  --forwarders           forwarder descriptors (old data that moved elsewhere)\n"
 	       "  --not-used             descriptors flagged not used, with garbage fields\n"
+	       "  --trim-stores          trim each store file to what it uses once a newer snapshot\n"
+	       "                         is taken, as Windows does (its range list keeps the old\n"
+	       "                         size); new files and later store files reuse the freed tail\n"
 	       "  --catalog-order ORDER  paired (default), reversed or scattered. libvshadow\n"
 	       "                         20190323 (vshadowinfo/vshadowmount) pairs type-3 entries\n"
 	       "                         with type-2 entries by position: it reads only 'paired'\n"
@@ -2816,7 +2991,7 @@ static void help(void)
 int main(int argc, char **argv)
 {
 	enum { O_OUT = 0x100, O_SIZE, O_STORES, O_SEED, O_CHANGE, O_FILES, O_FILL, O_OVERLAYS, O_FORWARDERS,
-	       O_NOT_USED, O_ORDER, O_REMOTE, O_STORAGE_SIZE, O_STORAGE_STORES, O_CONTEXT, O_ATTRIBUTES, O_MACHINE, O_NO_STATES, O_VERBOSE,
+	       O_NOT_USED, O_TRIM, O_OVERLAYS_KEPT, O_ORDER, O_REMOTE, O_STORAGE_SIZE, O_STORAGE_STORES, O_CONTEXT, O_ATTRIBUTES, O_MACHINE, O_NO_STATES, O_VERBOSE,
 	       O_QUIET, O_HELP };
 	static const struct option longopts[] = {
 		{ "out", required_argument, NULL, O_OUT },
@@ -2829,6 +3004,8 @@ int main(int argc, char **argv)
 		{ "overlays", no_argument, NULL, O_OVERLAYS },
 		{ "forwarders", no_argument, NULL, O_FORWARDERS },
 		{ "not-used", no_argument, NULL, O_NOT_USED },
+		{ "trim-stores", no_argument, NULL, O_TRIM },
+		{ "overlays-kept", no_argument, NULL, O_OVERLAYS_KEPT },
 		{ "catalog-order", required_argument, NULL, O_ORDER },
 		{ "remote-storage", no_argument, NULL, O_REMOTE },
 		{ "storage-size", required_argument, NULL, O_STORAGE_SIZE },
@@ -2908,6 +3085,8 @@ int main(int argc, char **argv)
 		case O_OVERLAYS: g.o.overlays = true; break;
 		case O_FORWARDERS: g.o.forwarders = true; break;
 		case O_NOT_USED: g.o.not_used = true; break;
+		case O_TRIM: g.o.trim = true; break;
+		case O_OVERLAYS_KEPT: g.o.overlays = g.o.overlays_kept = true; break;
 		case O_ORDER:
 			if (!strcmp(optarg, "paired"))
 				g.o.order = ORDER_PAIRED;
