@@ -190,17 +190,13 @@ int ntfsfs_lookup(struct ntfsfs *fs, uint64_t dir, const char *name, uint64_t *r
 	int r, ulen;
 	u64 mref;
 
-	if (!name[0] || strchr(name, '/') || strlen(name) > 255 * 4)
+	if (!name[0] || strlen(name) > 255 * 4)
 		return -ENOENT;
 	r = inode_get(fs, dir, &c);
 	if (r < 0)
 		return r;
 	if (!inode_is_dir(c->ni))
 		return -ENOTDIR;
-	if (strcmp(name, ".") == 0) {
-		*ret_ino = dir;
-		return 0;
-	}
 	/*
 	 * Not ntfs_inode_lookup_by_mbsname(): without a lookup cache on a
 	 * case-sensitive volume (ours) it passes NULL on and fails with EINVAL.
@@ -262,6 +258,8 @@ int ntfsfs_resolve(struct ntfsfs *fs, const char *path, uint64_t *ret_ino)
 		if (*q == '\\')
 			*q = '/';
 	for (char *comp = strtok_r(p, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+		if (strcmp(comp, ".") == 0)
+			continue;
 		int r = ntfsfs_lookup(fs, ino, comp, &ino);
 		if (r < 0)
 			return r;
@@ -372,7 +370,7 @@ struct dir_ctx {
 };
 
 static int filldir(void *dirent, const ntfschar *name, const int name_len, const int name_type,
-		   const s64 pos _unused_, const MFT_REF mref, const unsigned dt_type)
+		   const s64 pos, const MFT_REF mref, const unsigned dt_type)
 {
 	struct dir_ctx *d = dirent;
 	uint64_t ino = MREF(mref);
@@ -382,7 +380,8 @@ static int filldir(void *dirent, const ntfschar *name, const int name_len, const
 	if (name_type == FILE_NAME_DOS || ino < 2)
 		return 0;
 	utf16le_to_utf8((const uint8_t *)name, (size_t)name_len, u, sizeof(u));
-	if (strcmp(u, ".") == 0 || strcmp(u, "..") == 0)
+	/* libntfs-3g's own "." and ".." come first (positions 0 and 1); an index entry so named is listed */
+	if (pos < 2 && (strcmp(u, ".") == 0 || strcmp(u, "..") == 0))
 		return 0;
 	if (!(d->flags & NTFSFS_LIST_SYSTEM) && d->dir == NTFSFS_ROOT && ino < FILE_first_user && u[0] == '$')
 		return 0;

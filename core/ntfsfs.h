@@ -88,9 +88,10 @@ void ntfsfs_close(struct ntfsfs *fs);
 void ntfsfs_set_drive_letter(struct ntfsfs *fs, char letter);
 
 /*
- * Find name (UTF-8, one component) in directory dir, exactly as spelled (a
- * POSIX view: `mount` lists and looks up names as they are, which is what a
- * Linux file system must do; it decides nothing).
+ * Find name (UTF-8, one entry's name, literally: it may hold '/', "." is no
+ * alias of dir) in directory dir, exactly as spelled (a POSIX view: `mount`
+ * lists and looks up names as they are, which is what a Linux file system
+ * must do; it decides nothing).
  */
 int ntfsfs_lookup(struct ntfsfs *fs, uint64_t dir, const char *name, uint64_t *ret_ino);
 /*
@@ -108,7 +109,8 @@ int ntfsfs_stat(struct ntfsfs *fs, uint64_t ino, struct ntfsfs_stat *ret);
 int ntfsfs_path(struct ntfsfs *fs, uint64_t ino, char **ret);
 
 /*
- * List directory dir: fn is called for every entry (not "." and ".."), with
+ * List directory dir: fn is called for every entry (not the "." and ".." of
+ * every folder; an index entry so named, as other tools write, is listed), with
  * the UTF-8 name, the inode and its type as the index says. Files of the
  * root whose name starts with '$' and whose inode is below 16 ($MFT,
  * $Bitmap...) are skipped unless NTFSFS_LIST_SYSTEM is given. A negative

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +81,70 @@ static int check_mounts(const char *real, const struct stat *st)
 	return r;
 }
 
-/* Has another process the same file open? */
+static void pid_comm(pid_t pid, char *comm, size_t size)
+{
+	char p[64];
+	FILE *f;
+
+	snprintf(comm, size, "?");
+	snprintf(p, sizeof(p), "/proc/%d/comm", pid);
+	f = fopen(p, "re");
+	if (f) {
+		if (fgets(comm, (int)size, f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
+	}
+}
+
+/* Is f (a stat of a descriptor or a mapping) the target? A block device by number, a file by inode. */
+static bool same_target(const struct stat *st, const struct stat *f)
+{
+	if (S_ISBLK(st->st_mode))
+		return S_ISBLK(f->st_mode) && f->st_rdev == st->st_rdev;
+	return f->st_dev == st->st_dev && f->st_ino == st->st_ino;
+}
+
+/*
+ * Has process pid the target mapped (mmap outlives the descriptor it was made
+ * from)? Each line of maps names the mapped file by device and inode: the
+ * target's own, or for a block device any node of it (map_files/ gives the
+ * device number; it needs CAP_SYS_ADMIN, as writing to a device does).
+ */
+static int check_maps(const char *real, const struct stat *st, pid_t pid)
+{
+	char p[64], line[PATH_MAX + 256];
+	FILE *f;
+	int r = 0;
+
+	snprintf(p, sizeof(p), "/proc/%d/maps", pid);
+	f = fopen(p, "re");
+	if (!f)
+		return 0;
+	while (r == 0 && fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, ino;
+		unsigned maj, min;
+		char perms[8], lp[128], comm[64];
+		struct stat fst;
+		bool hit;
+
+		if (sscanf(line, "%llx-%llx %7s %*x %x:%x %llu", &start, &end, perms, &maj, &min, &ino) != 6 || ino == 0)
+			continue;
+		hit = makedev(maj, min) == st->st_dev && ino == st->st_ino;
+		if (!hit && S_ISBLK(st->st_mode)) {
+			snprintf(lp, sizeof(lp), "/proc/%d/map_files/%llx-%llx", pid, start, end);
+			hit = stat(lp, &fst) == 0 && same_target(st, &fst);
+		}
+		if (!hit)
+			continue;
+		pid_comm(pid, comm, sizeof(comm));
+		r = sr_fail(-EBUSY, "'%s' is mapped%s by process %d (%s)", real,
+			    perms[1] == 'w' && perms[3] == 's' ? " writable" : "", pid, comm);
+	}
+	fclose(f);
+	return r;
+}
+
+/* Has another process the same file open, or mapped? */
 static int check_open_by_others(const char *real, const struct stat *st)
 {
 	DIR *d = opendir("/proc");
@@ -111,21 +175,15 @@ static int check_open_by_others(const char *real, const struct stat *st)
 			snprintf(lp, sizeof(lp), "/proc/%d/fd/%s", pid, fe->d_name);
 			if (stat(lp, &fst) < 0)
 				continue;
-			if ((S_ISBLK(st->st_mode) && S_ISBLK(fst.st_mode) && fst.st_rdev == st->st_rdev) ||
-			    (!S_ISBLK(st->st_mode) && fst.st_dev == st->st_dev && fst.st_ino == st->st_ino)) {
-				char comm[64] = "?";
-				FILE *cf;
-				snprintf(lp, sizeof(lp), "/proc/%d/comm", pid);
-				cf = fopen(lp, "re");
-				if (cf) {
-					if (fgets(comm, sizeof(comm), cf))
-						comm[strcspn(comm, "\n")] = 0;
-					fclose(cf);
-				}
+			if (same_target(st, &fst)) {
+				char comm[64];
+				pid_comm(pid, comm, sizeof(comm));
 				r = sr_fail(-EBUSY, "'%s' is open in process %d (%s)", real, pid, comm);
 			}
 		}
 		closedir(fd);
+		if (r == 0)
+			r = check_maps(real, st, pid);
 	}
 	closedir(d);
 	return r;

@@ -7,7 +7,8 @@
  * block device in place (revert, boot fix, restore to a disk), it is opened
  * here, which refuses anything in use: a mounted or otherwise claimed block
  * device (O_EXCL), an image file attached to a loop device, mounted (e.g. by
- * ntfs-3g or FUSE), held by device-mapper/md, opened by another process, or
+ * ntfs-3g or FUSE), held by device-mapper/md, opened or mmap()ed by another
+ * process (the fd closed: a shared mapping still writes), or
  * locked by another shadowrev. The returned fd holds an exclusive OFD lock on
  * the target until closed. -EBUSY with a detail saying who uses it.
  */

@@ -479,10 +479,20 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	} else if (p->kind == MNT_NTFS && !p->stream) {
 		struct mnt_vol *v = p->vol;
 		struct ntfsfs *fs;
+		char raw[MNT_NAME_MAX + 1];
+		if (mnt_name_unescape(name, raw, sizeof(raw)) < 0) {
+			e.entry_timeout = TIMEOUT;
+			fuse_reply_entry(req, &e);
+			return;
+		}
+		name = raw;
 		pthread_mutex_lock(&v->lock);
 		r = mnt_vol_fs(v, &fs);
 		if (r >= 0)
 			r = ntfsfs_lookup(fs, p->mref, name, &mref);
+		/* the index entry of a folder that names itself (the root's ".") is no child */
+		if (r >= 0 && mref == p->mref)
+			r = -ENOENT;
 		if (r == -ENOENT && strchr(name, ':')) {
 			/* "file:stream" (or "file:stream:$DATA"): a named data stream */
 			char *base = strdup(name), *colon;
@@ -841,8 +851,14 @@ static int ntfs_list_cb(void *userdata, const char *name, uint64_t ino, enum ntf
 {
 	struct ntfs_list_ctx *c = userdata;
 	mode_t m = type == NTFSFS_DIR ? S_IFDIR : type == NTFSFS_FILE ? S_IFREG : 0;
+	char esc[MNT_NAME_MAX * 3 + 1];
 
-	return dirlist_add(c->d, name, ((uint64_t)c->vol_id << 40) | ino, m);
+	/* a name the kernel cannot take is shown escaped (tree.c); one it can never be given is left out */
+	if (mnt_name_escape(name, esc, sizeof(esc)) < 0) {
+		sr_debug("inode %llu: an empty or overlong name is not listed", (unsigned long long)ino);
+		return 0;
+	}
+	return dirlist_add(c->d, esc, ((uint64_t)c->vol_id << 40) | ino, m);
 }
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -123,6 +123,15 @@ struct mnt_vol *mnt_vol_new(struct mnt_tree *t, const char *label, struct src *s
 void mnt_unique_name(struct mnt_node *dir, const char *base, char *buf, size_t size);
 /* Make a string usable as one file name ('/' and control characters replaced). */
 void mnt_sanitize_name(const char *in, char *out, size_t size);
+/*
+ * NTFS names as the mount shows them: '/' and the dots of "." and ".." as %2F
+ * and %2E, a '%' before two hex digits as %25 (tree.c). escape: -EINVAL for an
+ * empty name, -ENAMETOOLONG if out is too small. unescape: -ENOENT for a name
+ * that escaping never makes (so each entry has exactly one name).
+ */
+#define MNT_NAME_MAX 1024 /* bytes of a UTF-8 name from core/ntfsfs */
+int mnt_name_escape(const char *in, char *out, size_t size);
+int mnt_name_unescape(const char *in, char *out, size_t size);
 struct mnt_node *mnt_child_find(struct mnt_node *dir, const char *name);
 /* Populate dir if it has a populate callback and has not been populated (t->lock held). */
 int mnt_dir_populate(struct mnt_tree *t, struct mnt_node *dir);

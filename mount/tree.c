@@ -212,6 +212,70 @@ void mnt_sanitize_name(const char *in, char *out, size_t size)
 		snprintf(out, size, "_");
 }
 
+/*
+ * NTFS names the kernel cannot take (README, Mount): a name holding '/' (the
+ * POSIX namespace allows it, and other tools write it), or a name that is "."
+ * or "..", would make the kernel fail the whole listing with EIO. Such
+ * characters are shown as %XX (two upper-case hex digits of the byte): '/' as
+ * %2F, the dots of a name "." or ".." as %2E. So that no real name can look
+ * like an escaped one, a '%' that two hex digits follow is itself shown as
+ * %25; any other '%' stays as it is. The mapping is one to one: unescaping
+ * takes every %XX back, and a name whose unescaping does not escape back to
+ * exactly itself (%2f, %41, "%2E.") is not a name of the listing.
+ */
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
+}
+
+static int hex_val(char c)
+{
+	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+int mnt_name_escape(const char *in, char *out, size_t size)
+{
+	bool dots = strcmp(in, ".") == 0 || strcmp(in, "..") == 0;
+	size_t o = 0;
+
+	if (!in[0])
+		return -EINVAL;
+	for (const char *p = in; *p; p++) {
+		bool esc = dots || *p == '/' || (*p == '%' && is_hex(p[1]) && is_hex(p[2]));
+		if (o + (esc ? 3 : 1) >= size)
+			return -ENAMETOOLONG;
+		if (esc) {
+			snprintf(out + o, 4, "%%%02X", (unsigned char)*p);
+			o += 3;
+		} else {
+			out[o++] = *p;
+		}
+	}
+	out[o] = 0;
+	return 0;
+}
+
+int mnt_name_unescape(const char *in, char *out, size_t size)
+{
+	char check[MNT_NAME_MAX * 3 + 1];
+	size_t o = 0;
+
+	for (const char *p = in; *p; p++) {
+		if (o + 1 >= size)
+			return -ENAMETOOLONG;
+		if (*p == '%' && is_hex(p[1]) && is_hex(p[2])) {
+			out[o++] = (char)(hex_val(p[1]) << 4 | hex_val(p[2]));
+			p += 2;
+		} else {
+			out[o++] = *p;
+		}
+	}
+	out[o] = 0;
+	if (memchr(out, 0, o) || mnt_name_escape(out, check, sizeof(check)) < 0 || strcmp(check, in) != 0)
+		return -ENOENT;
+	return 0;
+}
+
 int mnt_dir_populate(struct mnt_tree *t, struct mnt_node *dir)
 {
 	if (dir->kind != MNT_DIR || !dir->populate || dir->populated)
