@@ -400,8 +400,8 @@ static int resolve_id(const struct repo *r, const struct repo_manifest *sets, si
 	if (count > 1)
 		e = sr_fail(-ENOTUNIQ, "'%s' is ambiguous: it names %s; give more digits", text, bstr(&cand));
 	else
-		e = sr_fail(-ENOENT, "no set, captured volume or shadow copy '%s' in the repository (see 'shadowrev "
-				     "list shadows'; names: 'shadowrev help select')", text);
+		e = sr_fail(-ENOENT, "no set, instance, captured volume or shadow copy '%s' in the repository (see "
+				     "'shadowrev sets' and 'shadowrev list shadows')", text);
 	buf_free(&cand);
 	return e;
 }
