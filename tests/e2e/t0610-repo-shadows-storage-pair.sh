@@ -3,7 +3,8 @@
 # shadow copies whose storage is on D:, D: with 2 of its own): every shadow
 # copy of C: read from the repository (export, restore files, mount --repo)
 # equals the same shadow copy read from the images (export IMAGE...), and
-# mkvss's expected view (vsscmp: state-K.img on the blocks state-K.used lists).
+# mkvss's expected view (vsscmp: state-K.img on the blocks state-K.used lists);
+# list storage shows the association C: -> D: and the revert order it implies.
 . "$(dirname "$0")/lib.sh"
 need_cmd python3 python3
 MKVSS=$BUILD/tests/tools/mkvss
@@ -24,6 +25,16 @@ for k in 1 2 3; do
 	"$VSSCMP" "$T/r$k.img" "$G/state-$k.img" "$G/state-$k.used" >"$T/cmp" || fail "store $k differs from state-$k: $(cat "$T/cmp")"
 done
 echo "# C:'s 3 shadow copies exported from the repository equal the images' exports and mkvss's states"
+
+# list storage: the association C: -> D: of the captured set (mkvss put C:'s storage on D:) and the revert order
+$SR list storage --repo "$T/r" --json >"$T/s.json" || fail "list storage"
+python3 - "$T/s.json" <<'PY' || fail "list storage: $(cat "$T/s.json")"
+import json, sys
+v = json.load(open(sys.argv[1]))
+a = v["associations"]
+assert len(a) == 1 and a[0]["for_name"] == "C:" and a[0]["storage_name"] == "D:", a
+assert v["revert_order"] == ["C:", "D:"] and v["cycles"] == [], v
+PY
 
 # restore files: the whole tree of shadow copy 2, from the repository and from the images
 id2=$(field stores 2 shadow_id)
