@@ -28,6 +28,7 @@
 #include "core/rmap.h"
 #include "core/select.h"
 #include "core/target.h"
+#include "core/volset.h"
 #include "core/vss.h"
 #include "revert-internal.h"
 
@@ -74,9 +75,15 @@ static int plan_volume(struct repo *repo, const struct repo_manifest *m, struct 
 		goto out;
 	}
 	if (strcmp(vol->fs, "ntfs") == 0 && !all_blocks) {
+		struct volset *vs = NULL;
 		r = rmap_ntfs_used(cap, &mask, &cs);
+		/* with the set's other volumes: views whose storage is on one of them count too (as capture kept them) */
+		if (r >= 0 && volset_open_repo(repo, m, SIZE_MAX, &vs) < 0)
+			sr_errclear();
 		if (r >= 0)
-			r = rmap_add_vss_views(cap, &mask, NULL);
+			r = volset_by_tag(vs, rv->v) ? rmap_add_vss_views_of(volset_by_tag(vs, rv->v)->vss, &mask, NULL)
+						     : rmap_add_vss_views(cap, &mask, NULL);
+		volset_free(vs);
 		if (r < 0) {
 			r = sr_fail(r, "cannot read the allocation of captured volume %s: %s (use --all-blocks)", vol->name,
 				    sr_errmsg(r));
