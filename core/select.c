@@ -275,7 +275,9 @@ static void vol_label(const struct repo_manifest *m, size_t v, char *out, size_t
 {
 	char g[GUID_STRING_MAX];
 
-	snprintf(out, size, "{%s}:%s", guid_format(&m->set_id, g), m->vols[v].drive[0] ? m->vols[v].drive : m->vols[v].name);
+	/* as the selector names it: "{set}:C:" or "{set}:disk0:p2:" (a shadow copy's "vssN" follows) */
+	snprintf(out, size, "{%s}:%s%s", guid_format(&m->set_id, g), m->vols[v].drive[0] ? m->vols[v].drive : m->vols[v].name,
+		 m->vols[v].drive[0] ? "" : ":");
 }
 
 static int pick_store(const struct repo *r, const struct repo_manifest *sets, size_t si, size_t v, unsigned n,
@@ -303,9 +305,18 @@ static int pick_store(const struct repo *r, const struct repo_manifest *sets, si
 	s->set = si;
 	s->vol = v;
 	s->store = n - 1;
-	snprintf(s->label, sizeof(s->label), "{%s} (%s:vss%u)",
+	snprintf(s->label, sizeof(s->label), "{%s} (%svss%u)",
 		 guid_format(&vss_volume_store(vv->vss, n - 1)->copy_id, g), lab, n);
 	return 0;
+}
+
+static bool is_captured(const struct repo_manifest *sets, size_t n, const struct sr_guid *id)
+{
+	for (size_t si = 0; si < n; si++)
+		for (size_t v = 0; v < sets[si].n_vols; v++)
+			if (guid_equal(&sets[si].vols[v].shadow_id, id))
+				return true;
+	return false;
 }
 
 /* A bare ID: captured volumes' shadow IDs, sets, and VSS shadow copies inside captured volumes. */
@@ -366,10 +377,11 @@ static int resolve_id(const struct repo *r, const struct repo_manifest *sets, si
 				for (unsigned k = 0; k < vss_volume_store_count(vs->vols[i].vss); k++) {
 					const struct vss_store_info *st = vss_volume_store(vs->vols[i].vss, k);
 					char lab[120];
-					if (!st->has_data || guid_match(text, &st->copy_id, 1, sizeof(st->copy_id)) != 0)
-						continue;
+					if (!st->has_data || guid_match(text, &st->copy_id, 1, sizeof(st->copy_id)) != 0 ||
+					    is_captured(sets, n, &st->copy_id))
+						continue; /* the same ID as a captured volume (capture shadow=ID): that one */
 					vol_label(&sets[si], vs->vols[i].tag, lab, sizeof(lab));
-					buf_printf(&cand, "%sshadow copy {%s} (%s:vss%u)", count ? ", " : "",
+					buf_printf(&cand, "%sshadow copy {%s} (%svss%u)", count ? ", " : "",
 						   guid_format(&st->copy_id, g), lab, k + 1);
 					count++;
 					if (keep)
@@ -380,7 +392,7 @@ static int resolve_id(const struct repo *r, const struct repo_manifest *sets, si
 					best.vol = vs->vols[i].tag;
 					best.store = k;
 					best.vs = vs;
-					snprintf(best.label, sizeof(best.label), "{%s} (%s:vss%u)", g, lab, k + 1);
+					snprintf(best.label, sizeof(best.label), "{%s} (%svss%u)", g, lab, k + 1);
 					keep = true;
 				}
 			if (!keep)
@@ -479,7 +491,7 @@ int sel_resolve(const struct repo *r, const struct repo_manifest *sets, size_t n
 	}
 found:
 	/* a set or disk where a volume is wanted: its only volume */
-	if (s.kind == SEL_SET && !(want & SEL_SET) && ((want & SEL_VOLUME) || vss)) {
+	if (s.kind == SEL_SET && (vss || (!(want & SEL_SET) && (want & SEL_VOLUME)))) {
 		e = only_volume(&sets[s.set], SIZE_MAX, text, &v);
 		if (e < 0)
 			goto fail;
@@ -487,7 +499,7 @@ found:
 		s.vol = v;
 		vol_label(&sets[s.set], v, s.label, sizeof(s.label));
 	}
-	if (s.kind == SEL_DISK && !(want & SEL_DISK) && ((want & SEL_VOLUME) || vss)) {
+	if (s.kind == SEL_DISK && (vss || (!(want & SEL_DISK) && (want & SEL_VOLUME)))) {
 		e = only_volume(&sets[s.set], s.disk, text, &v);
 		if (e < 0)
 			goto fail;
