@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/part.h"
 #include "core/progress.h"
+#include "core/volset.h"
 
 struct cvol {
 	char *name;
@@ -244,6 +245,7 @@ int cmd_capture(int argc, char **argv)
 	struct capture_stats total = { 0 };
 	bool all_blocks = false, pieces = true;
 	struct capture_dedup *dedup = NULL;
+	struct volset *pair = NULL;
 	unsigned threads = n_threads();
 	size_t n_sets = 0;
 	char setname[65], path[PATH_MAX], g[GUID_STRING_MAX];
@@ -467,6 +469,29 @@ int cmd_capture(int argc, char **argv)
 		goto fail;
 	}
 
+	/*
+	 * The volumes' VSS states together: a view whose shadow storage is on
+	 * another volume of this capture reads clusters of its own volume that
+	 * are free now (kept below) as much as one whose storage is local.
+	 */
+	if (!all_blocks) {
+		struct src **srcs = calloc(n_vols + 1, sizeof(*srcs));
+		size_t *tags = calloc(n_vols + 1, sizeof(*tags));
+		if (!srcs || !tags)
+			r = -ENOMEM;
+		for (size_t v = 0; r >= 0 && v < n_vols; v++) {
+			tags[v] = v;
+			srcs[v] = src_is_ntfs(vols[v].src) ? vols[v].src : NULL;
+		}
+		if (r >= 0 && volset_from_srcs(srcs, tags, n_vols, SIZE_MAX, &pair) < 0) {
+			sr_errclear(); /* each volume's own views are still read below */
+			pair = NULL;
+		}
+		free(srcs);
+		free(tags);
+		if (r < 0)
+			goto fail;
+	}
 	for (size_t v = 0; v < n_vols; v++) {
 		struct cvol *cv = &vols[v];
 		struct capture_job j = { .repo = repo, .src = cv->src, .read = &cv->read, .changed = cv->changed,
@@ -476,9 +501,11 @@ int cmd_capture(int argc, char **argv)
 
 		cv->ntfs = src_is_ntfs(cv->src);
 		if (cv->ntfs && !all_blocks) {
+			struct volset_volume *pv = volset_by_tag(pair, v);
 			r = rmap_ntfs_used(cv->src, &cv->read, &cv->cluster_size);
 			if (r >= 0)
-				r = rmap_add_vss_views(cv->src, &cv->read, NULL);
+				r = pv ? rmap_add_vss_views_of(pv->vss, &cv->read, NULL)
+				       : rmap_add_vss_views(cv->src, &cv->read, NULL);
 			if (r < 0) {
 				sr_warn("%s: cannot read the NTFS allocation (%s); reading every block", cv->name,
 					sr_errmsg(r));
@@ -681,6 +708,7 @@ out_usage:
 		ret = ex;
 	}
 	capture_dedup_free(dedup);
+	volset_free(pair);
 	if (repo)
 		repo_writer_end(repo, writer);
 	m.instance = NULL;

@@ -14,6 +14,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/select.h"
 
 
 enum { OPT_REPO = OPT_FIRST_VERB_OPTION, OPT_PASSFILE, OPT_ENCRYPT, OPT_CHUNK, OPT_LEVEL, OPT_THREADS };
@@ -340,8 +341,17 @@ int cmd_verify(int argc, char **argv)
 	r = repo_open_any(dir, pass, &repo);
 	if (r >= 0)
 		r = repo_sets_load(repo, &sets, &n);
-	if (r >= 0 && only)
-		r = repo_set_match(sets, n, only, &sel);
+	if (r >= 0 && only) {
+		struct sel sl = { 0 };
+		r = sel_resolve(repo, sets, n, only, SEL_SET, &sl);
+		sel = sl.set;
+		sel_done(&sl);
+		if (SEL_IS_USAGE(r)) {
+			sr_error(r, "cannot verify");
+			ret = EXIT_USAGE;
+			goto out;
+		}
+	}
 	if (r < 0) {
 		sr_error(r, "cannot verify");
 		goto out;
@@ -622,8 +632,18 @@ int cmd_delete(int argc, char **argv)
 	r = repo_open_any(dir, pass, &repo);
 	if (r >= 0)
 		r = repo_sets_load(repo, &sets, &n);
-	if (r >= 0)
-		r = repo_set_match(sets, n, argv[optind + 1], &s);
+	if (r >= 0) {
+		struct sel sl = { 0 };
+		r = sel_resolve(repo, sets, n, argv[optind + 1], SEL_SET, &sl);
+		s = sl.set;
+		sel_done(&sl);
+		if (SEL_IS_USAGE(r)) {
+			repo_manifests_free(sets, n);
+			repo_free(repo);
+			sr_error(r, "cannot delete set '%s'", argv[optind + 1]);
+			return EXIT_USAGE;
+		}
+	}
 	if (r >= 0)
 		r = repo_set_delete(repo, &sets[s]);
 	if (r < 0) {

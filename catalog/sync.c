@@ -147,6 +147,33 @@ static int import_documents(struct catalog *c, struct repo *repo, const struct r
 	return 0;
 }
 
+/* Volume i of set m keeps its shadow storage on volume k (both captured): a row of the storage table. */
+static int add_association(struct catalog *c, const struct repo_manifest *m, size_t i, size_t k)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char a[300], b[300], g[GUID_STRING_MAX], h[GUID_STRING_MAX];
+	int r;
+
+	/* keyed as the captured volumes' sources name themselves ("Shadow storage:" of list shadows) */
+	guid_format(&m->set_id, g);
+	snprintf(a, sizeof(a), "set {%s} volume %s {%s}", g, m->vols[i].name, guid_format(&m->vols[i].shadow_id, h));
+	snprintf(b, sizeof(b), "set {%s} volume %s {%s}", g, m->vols[k].name, guid_format(&m->vols[k].shadow_id, h));
+	r = catalog_prepare(c,
+			    "INSERT INTO storage (for_volume, for_name, storage_volume, storage_name, set_id, source)"
+			    " VALUES (?,?,?,?,?,?) ON CONFLICT DO UPDATE SET set_id = excluded.set_id,"
+			    " source = excluded.source",
+			    &st);
+	if (r < 0)
+		return r;
+	catalog_bind_text(st, 1, a);
+	catalog_bind_text(st, 2, m->vols[i].drive[0] ? m->vols[i].drive : m->vols[i].name);
+	catalog_bind_text(st, 3, b);
+	catalog_bind_text(st, 4, m->vols[k].drive[0] ? m->vols[k].drive : m->vols[k].name);
+	catalog_bind_guid(st, 5, &m->set_id);
+	catalog_bind_text(st, 6, "vss-store");
+	return catalog_step_done(c, st, "cannot add a shadow storage association");
+}
+
 static int import_stores(struct catalog *c, struct repo *repo, const struct repo_manifest *m)
 {
 	struct vss_volume **vv;
@@ -175,11 +202,20 @@ static int import_stores(struct catalog *c, struct repo *repo, const struct repo
 			r = 0;
 		}
 	}
-	/* shadow storage on another volume of the same set */
+	/* shadow storage on another volume of the same set: attached, and recorded as an association */
 	for (size_t i = 0; i < m->n_vols; i++)
-		for (size_t k = 0; vv[i] && k < m->n_vols; k++)
-			if (k != i && vv[k] && vss_volume_attach_storage(vv[i], vv[k]) < 0)
+		for (size_t k = 0; vv[i] && k < m->n_vols && r >= 0; k++) {
+			int n;
+			if (k == i || !vv[k])
+				continue;
+			n = vss_volume_attach_storage(vv[i], vv[k]);
+			if (n < 0)
 				sr_errclear();
+			else if (n > 0)
+				r = add_association(c, m, i, k);
+		}
+	if (r < 0)
+		goto out;
 	for (size_t i = 0; r >= 0 && i < m->n_vols; i++)
 		if (vv[i])
 			r = catalog_import_vss(c, &m->set_id, m->vols[i].name, NULL, vv[i]);

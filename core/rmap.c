@@ -191,19 +191,31 @@ int rmap_ntfs_used(struct src *vol, struct rmap *ret, uint64_t *ret_cluster_size
 int rmap_add_vss_views(struct src *vol, struct rmap *m, unsigned *ret_views)
 {
 	struct vss_volume *v = NULL;
-	unsigned n, added = 0;
 	int r;
 
 	r = vss_volume_open(vol, &v);
 	if (r < 0)
 		return r;
+	r = rmap_add_vss_views_of(v, m, ret_views);
+	vss_volume_free(v);
+	return r;
+}
+
+int rmap_add_vss_views_of(struct vss_volume *v, struct rmap *m, unsigned *ret_views)
+{
+	struct src *vol = vss_volume_src(v);
+	unsigned n, added = 0;
+	int r = 0;
+
 	n = vss_volume_store_count(v);
 	for (unsigned k = 0; k < n && r >= 0; k++) {
 		struct src *view = NULL;
 		struct rmap vm = { 0 };
 		uint64_t cs;
-		if (vss_view_check(v, k) < 0)
-			continue; /* its data is on another volume: that volume's capture keeps it */
+		if (vss_view_check(v, k) < 0) {
+			sr_errclear();
+			continue; /* its data is on a volume not given: nothing to read it with */
+		}
 		r = vss_view_src_new(v, k, &view);
 		if (r < 0)
 			break;
@@ -218,7 +230,6 @@ int rmap_add_vss_views(struct src *vol, struct rmap *m, unsigned *ret_views)
 		rmap_free(&vm);
 		src_unref(view);
 	}
-	vss_volume_free(v);
 	if (r >= 0)
 		r = rmap_finish(m);
 	if (r >= 0 && ret_views)

@@ -41,5 +41,13 @@ int rmap_ntfs_used(struct src *vol, struct rmap *ret, uint64_t *ret_cluster_size
  * volume, including clusters free now but in use then.
  */
 int rmap_add_vss_views(struct src *vol, struct rmap *m, unsigned *ret_views);
+/*
+ * The same with the VSS state v of the volume, opened by the caller: with
+ * the shadow storage other volumes hold for it attached (volset), the views
+ * whose storage is elsewhere count too. A view whose storage is missing is
+ * skipped.
+ */
+struct vss_volume;
+int rmap_add_vss_views_of(struct vss_volume *v, struct rmap *m, unsigned *ret_views);
 
 #endif

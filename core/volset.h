@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "repo.h"
 #include "src.h"
 #include "vss.h"
 
@@ -21,6 +22,7 @@ struct volset_volume {
 	uint64_t offset;   /* of the volume in the image */
 	struct src *src;
 	struct vss_volume *vss;
+	size_t tag;        /* volset_from_srcs(): the caller's tag (repository: index in the set's volumes) */
 };
 
 struct volset {
@@ -33,9 +35,32 @@ int volset_open(char *const *paths, size_t n, struct volset **ret);
 void volset_free(struct volset *vs);
 
 /*
- * Find the shadow copy named by text (a shadow copy ID, braces and case
- * free, or a unique prefix). -ENOENT / -ENOTUNIQ with a detail.
+ * A volset over sources that are open already (a reference is taken on
+ * each): srcs[i] is a volume named by its src name, tagged tags[i]. Stores
+ * whose shadow storage is on another of them are attached to it. A source
+ * whose VSS state cannot be read is left out unless its tag is must (an
+ * error then); pass SIZE_MAX for none.
+ */
+int volset_from_srcs(struct src *const *srcs, const size_t *tags, size_t n, size_t must, struct volset **ret);
+/*
+ * The captured NTFS volumes of set m (tags: their index in m->vols), each
+ * with its VSS state and the shadow storage the others of the set hold for
+ * it: how a shadow copy inside a captured volume is read. must: as above.
+ */
+int volset_open_repo(const struct repo *r, const struct repo_manifest *m, size_t must, struct volset **ret);
+/* The volume tagged tag, or NULL. */
+struct volset_volume *volset_by_tag(struct volset *vs, size_t tag);
+
+/*
+ * Find the shadow copy named by text: a shadow copy ID (braces and case
+ * free, or a unique prefix), or its store index as vshadowinfo counts it,
+ * oldest first: "vss2" (in the only volume that has a store 2) or
+ * "NAME:vss2" (NAME: the volume's name, or its image's file name).
+ * -ENOENT / -ENOTUNIQ with a detail (the candidates); -ENOMEDIUM when the
+ * name is unknown but some stores' storage volume was not given.
  */
 int volset_find_shadow(struct volset *vs, const char *text, size_t *ret_vol, unsigned *ret_store);
+/* Does text end in "vssN" (alone or after ':')? N into *ret_n, the length of what comes before the ':'. */
+int volset_parse_vss(const char *text, unsigned *ret_n, size_t *ret_prefix);
 
 #endif

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/macro.h"
 #include "core/repo.h"
+#include "core/select.h"
 #include "core/volset.h"
 #include "core/vss.h"
 #include "mount-internal.h"
@@ -31,6 +32,9 @@ struct owner {
 	size_t n_srcs, cap_srcs;
 	uint64_t cache_size;
 	struct repo_keep *keep; /* decoded chunks kept for all repository volumes (cache_size of them) */
+	/* per set: its volumes' mnt_vols, and (on first access to a shadows/) their VSS states together */
+	struct mnt_vol ***set_vols;
+	struct volset **set_vs;
 };
 
 static void owner_free(void *p)
@@ -41,6 +45,12 @@ static void owner_free(void *p)
 		return;
 	for (size_t i = 0; i < o->n_vss; i++)
 		vss_volume_free(o->vss[i]);
+	for (size_t i = 0; o->set_vs && i < o->n_sets; i++)
+		volset_free(o->set_vs[i]);
+	for (size_t i = 0; o->set_vols && i < o->n_sets; i++)
+		free(o->set_vols[i]);
+	free(o->set_vs);
+	free(o->set_vols);
 	for (size_t i = 0; i < o->n_srcs; i++)
 		src_unref(o->srcs[i]);
 	free(o->vss);
@@ -72,7 +82,7 @@ static int add_shadows(struct mnt_tree *t, struct mnt_node *shadows, struct vss_
 	for (unsigned k = 0; k < vss_volume_store_count(vss); k++) {
 		const struct vss_store_info *s = vss_volume_store(vss, k);
 		_cleanup_src_ struct src *view = NULL;
-		char id[GUID_STRING_MAX], name[512];
+		char id[GUID_STRING_MAX], name[512], vname[32];
 		struct mnt_node *d;
 		struct mnt_vol *v;
 		int r;
@@ -93,9 +103,13 @@ static int add_shadows(struct mnt_tree *t, struct mnt_node *shadows, struct vss_
 			return -ENOMEM;
 		v->created = s->creation_time;
 		v->drive = drive;
-		mnt_unique_name(shadows, id, name, sizeof(name));
-		d = mnt_dir_new(t, shadows, name, s->creation_time);
+		/* vssN as vshadowinfo and vshadowmount count stores (oldest first), the ID a link to it */
+		snprintf(vname, sizeof(vname), "vss%u", k + 1);
+		d = mnt_dir_new(t, shadows, vname, s->creation_time);
 		if (!d || !mnt_img_new(t, d, "volume.img", v) || !mnt_files_new(t, d, "files", v))
+			return -ENOMEM;
+		mnt_unique_name(shadows, id, name, sizeof(name));
+		if (!mnt_link_new(t, shadows, name, vname))
 			return -ENOMEM;
 	}
 	return 0;
@@ -125,6 +139,8 @@ static int link_shadows_of(struct mnt_tree *t, struct mnt_node *by, struct mnt_n
 		return 0; /* reported when it was opened; the other volumes still count */
 	for (size_t i = 0; i < sh->n_kids; i++) {
 		char target[1024];
+		if (sh->kids[i]->kind != MNT_LINK)
+			continue; /* vssN: the ID's link names it */
 		snprintf(target, sizeof(target), "../%s/shadows/%s", rel, sh->kids[i]->name);
 		r = add_link(t, by, sh->kids[i]->name, target);
 		if (r < 0)
@@ -226,31 +242,44 @@ static int repo_shadows_populate(struct mnt_tree *t, struct mnt_node *dir)
 {
 	struct mnt_vol *v = dir->pdata;
 	struct owner *o = t->owner;
-	struct vss_volume *vss = NULL;
-	struct src *s;
-	int r;
+	struct repo_vol_ref *ref = v->open_data;
+	const struct repo_manifest *m = &o->sets[ref->set];
+	struct volset_volume *vv;
+	int r = 0;
 
-	pthread_mutex_lock(&v->lock);
-	r = mnt_vol_src(v, &s);
-	if (r >= 0)
-		r = vss_volume_open(s, &vss);
-	pthread_mutex_unlock(&v->lock);
+	/* the set's volumes together: a shadow copy's storage may be on another of them (t->lock is held) */
+	if (!o->set_vs[ref->set]) {
+		struct src **srcs = calloc(m->n_vols + 1, sizeof(*srcs));
+		size_t *tags = calloc(m->n_vols + 1, sizeof(*tags));
+		if (!srcs || !tags)
+			r = -ENOMEM;
+		for (size_t j = 0; r >= 0 && j < m->n_vols; j++) {
+			struct mnt_vol *w = o->set_vols[ref->set][j];
+			tags[j] = j;
+			if (!w || strcmp(m->vols[j].fs, "ntfs") != 0)
+				continue;
+			pthread_mutex_lock(&w->lock);
+			r = mnt_vol_src(w, &srcs[j]);
+			pthread_mutex_unlock(&w->lock);
+			if (r < 0 && j != ref->vol) {
+				sr_errclear(); /* another volume that cannot be read holds no storage we can use */
+				srcs[j] = NULL;
+				r = 0;
+			}
+		}
+		if (r >= 0)
+			r = volset_from_srcs(srcs, tags, m->n_vols, ref->vol, &o->set_vs[ref->set]);
+		free(srcs); /* borrowed from the mnt_vols; the volset took its references */
+		free(tags);
+	}
+	vv = r >= 0 ? volset_by_tag(o->set_vs[ref->set], ref->vol) : NULL;
+	if (r >= 0 && !vv)
+		r = sr_fail(-EIO, "its VSS state cannot be read");
 	if (r < 0) {
 		sr_warn("cannot read the shadow copies of %s: %s", v->label, sr_errmsg(r));
 		return r;
 	}
-	if (o->n_vss == o->cap_vss) {
-		size_t cap = o->cap_vss ? o->cap_vss * 2 : 16;
-		struct vss_volume **nv = realloc(o->vss, cap * sizeof(*nv));
-		if (!nv) {
-			vss_volume_free(vss);
-			return -ENOMEM;
-		}
-		o->vss = nv;
-		o->cap_vss = cap;
-	}
-	o->vss[o->n_vss++] = vss;
-	return add_shadows(t, dir, vss, v->label, v->drive);
+	return add_shadows(t, dir, vv->vss, v->label, v->drive);
 }
 
 /* by-shadow-id/ of a repository: the captured volumes at once, the shadow copies inside them on first access */
@@ -350,10 +379,18 @@ int mnt_build_repo(struct mnt_tree *t, const char *repo_dir, const char *passphr
 	r = repo_sets_load(o->repo, &o->sets, &o->n_sets);
 	if (r < 0)
 		return r;
+	o->set_vols = calloc(o->n_sets + 1, sizeof(*o->set_vols));
+	o->set_vs = calloc(o->n_sets + 1, sizeof(*o->set_vs));
+	if (!o->set_vols || !o->set_vs)
+		return -ENOMEM;
 	for (size_t i = 0; i < o->n_sets; i++) {
 		const struct repo_manifest *m = &o->sets[i];
 		char name[256], uniq[300];
 		struct mnt_node *sd;
+
+		o->set_vols[i] = calloc(m->n_vols + 1, sizeof(**o->set_vols));
+		if (!o->set_vols[i])
+			return -ENOMEM;
 
 		set_dir_name(m, name, sizeof(name));
 		mnt_unique_name(t->root, name, uniq, sizeof(uniq));
@@ -377,6 +414,7 @@ int mnt_build_repo(struct mnt_tree *t, const char *repo_dir, const char *passphr
 			vd = mnt_dir_new(t, sd, uniq, m->created);
 			if (!v || !vd || !mnt_img_new(t, vd, "volume.img", v))
 				return -ENOMEM;
+			o->set_vols[i][j] = v;
 			if (strcmp(rv->fs, "ntfs") != 0)
 				continue;
 			if (!mnt_files_new(t, vd, "files", v))
@@ -484,85 +522,45 @@ int mnt_build_shadow(struct mnt_tree *t, const char *shadow_id, char *const *ima
 		return shadow_tree(t, view, view->name, 0, s->creation_time, NULL);
 	}
 
-	size_t si, vi;
+	struct sel sl = { 0 };
+	const struct repo_manifest *m;
+	uint64_t created;
+	char drive;
 	r = repo_open_any(repo_dir, passphrase_file, &o->repo);
 	if (r < 0)
 		return r;
 	r = repo_sets_load(o->repo, &o->sets, &o->n_sets);
 	if (r < 0)
 		return r;
-	r = repo_volume_match(o->sets, o->n_sets, shadow_id, &si, &vi);
-	if (r >= 0) {
-		const struct repo_manifest *m = &o->sets[si];
-		r = repo_volume_src_new(o->repo, m, vi, &view);
-		if (r < 0)
-			return r;
-		/* decoded once, as in a mount (the same default room); whole, it is handed to the kernel */
-		r = repo_keep_new(mnt_default_cache(), &o->keep);
-		if (r >= 0)
-			r = repo_src_keep(view, o->keep);
-		if (r < 0)
-			return r;
-		*ret_shadow_id = m->vols[vi].shadow_id;
-		*ret_set_id = m->set_id;
-		return shadow_tree(t, view, view->name, m->vols[vi].drive[0], m->created, o->keep);
-	}
-	if (r != -ENOENT)
+	r = sel_resolve(o->repo, o->sets, o->n_sets, shadow_id, SEL_VOLUME | SEL_SHADOW, &sl);
+	if (r < 0)
 		return r;
-	/* a shadow copy inside a captured volume */
-	sr_errclear();
-	for (si = 0; si < o->n_sets; si++)
-		for (vi = 0; vi < o->sets[si].n_vols; vi++) {
-			_cleanup_src_ struct src *vs = NULL;
-			struct vss_volume *vss = NULL;
-			struct sr_guid *ids;
-			unsigned nk;
-			int found;
-
-			if (strcmp(o->sets[si].vols[vi].fs, "ntfs") != 0)
-				continue;
-			r = repo_volume_src_new(o->repo, &o->sets[si], vi, &vs);
-			if (r >= 0)
-				r = vss_volume_open(vs, &vss);
-			if (r < 0) {
-				sr_errclear();
-				continue;
-			}
-			nk = vss_volume_store_count(vss);
-			ids = calloc(nk + 1, sizeof(*ids));
-			if (!ids) {
-				vss_volume_free(vss);
-				return -ENOMEM;
-			}
-			for (unsigned k = 0; k < nk; k++)
-				ids[k] = vss_volume_store(vss, k)->copy_id;
-			found = guid_match(shadow_id, ids, nk, sizeof(*ids));
-			free(ids);
-			if (found >= 0) {
-				const struct vss_store_info *s = vss_volume_store(vss, (unsigned)found);
-				/* the captured volume under the view decoded once (the view is read with direct I/O) */
-				r = repo_keep_new(mnt_default_cache(), &o->keep);
-				if (r >= 0)
-					r = repo_src_keep(vs, o->keep);
-				if (r >= 0)
-					r = vss_view_src_new(vss, (unsigned)found, &view);
-				if (r >= 0) {
-					o->vss = calloc(1, sizeof(*o->vss));
-					if (!o->vss) {
-						vss_volume_free(vss);
-						return -ENOMEM;
-					}
-					o->vss[0] = vss;
-					o->n_vss = o->cap_vss = 1;
-					*ret_shadow_id = s->copy_id;
-					*ret_set_id = s->set_id;
-					return shadow_tree(t, view, view->name, o->sets[si].vols[vi].drive[0],
-							   s->creation_time, NULL);
-				}
-			}
-			vss_volume_free(vss);
-			if (r < 0)
-				return r;
-		}
-	return sr_fail(-ENOENT, "no shadow copy '%s' in the repository", shadow_id);
+	m = &o->sets[sl.set];
+	drive = m->vols[sl.vol].drive[0];
+	/* decoded once, as in a mount (the same default room); a whole captured volume is handed to the kernel */
+	r = repo_keep_new(mnt_default_cache(), &o->keep);
+	if (sl.kind == SEL_SHADOW) {
+		const struct vss_store_info *st = vss_volume_store(sel_vss(&sl), sl.store);
+		*ret_shadow_id = st->copy_id;
+		*ret_set_id = st->set_id;
+		created = st->creation_time;
+		/* the captured volumes under the view decoded once (the view is read with direct I/O) */
+		for (size_t i = 0; r >= 0 && i < sl.vs->n; i++)
+			r = repo_src_keep(sl.vs->vols[i].src, o->keep);
+	} else {
+		*ret_shadow_id = m->vols[sl.vol].shadow_id;
+		*ret_set_id = m->set_id;
+		created = m->created;
+	}
+	if (r >= 0)
+		r = sel_open(o->repo, o->sets, &sl, &view);
+	if (r >= 0 && sl.kind == SEL_VOLUME)
+		r = repo_src_keep(view, o->keep);
+	if (r >= 0) {
+		bool whole = sl.kind == SEL_VOLUME;
+		sel_done(&sl);
+		return shadow_tree(t, view, view->name, drive, created, whole ? o->keep : NULL);
+	}
+	sel_done(&sl);
+	return r;
 }

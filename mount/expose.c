@@ -683,6 +683,14 @@ int cmd_expose(int argc, char **argv)
 	if (r >= 0)
 		r = mnt_build_shadow(t, id_text, argv + optind + 2, (size_t)n_images, repo_dir, pass_file, &e.shadow_id,
 				     &e.set_id);
+	if (r == -ENOENT || r == -ENOTUNIQ) {
+		/* the name names nothing, or more than one thing (core/select.h, volset_find_shadow) */
+		sr_error(r, "cannot expose shadow copy '%s'", id_text);
+		mnt_tree_free(t);
+		if (lock >= 0)
+			close(lock);
+		return EXIT_USAGE;
+	}
 	if (r < 0)
 		goto fail;
 	e.has_set = true;

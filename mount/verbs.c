@@ -52,7 +52,7 @@ int cmd_mount(int argc, char **argv)
 					      { 0 } };
 	struct cli_common c = { 0 };
 	struct mnt_options mo = { .cache_size = mnt_default_cache(), .ready_fd = -1 };
-	const char *repo_dir = NULL, *pass_file = NULL;
+	const char *repo_dir = NULL, *pass_file = NULL, *only = NULL;
 	char mp[PATH_MAX];
 	struct mnt_tree *t = NULL;
 	bool sys = false;
@@ -96,8 +96,10 @@ int cmd_mount(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage("mount", "no mount point given");
-	if (repo_dir && argc - optind > 1)
-		return cli_usage("mount", "give either IMAGE... or --repo, not both");
+	if (repo_dir && argc - optind > 2)
+		return cli_usage("mount", "give either IMAGE... or --repo [NAME], not both");
+	/* --repo DIR NAME MOUNTPOINT: one captured volume or shadow copy (core/select.h) at the root */
+	only = repo_dir && argc - optind == 2 ? argv[optind] : NULL;
 
 	/* a shadowrev mount whose daemon died is in the way: clean it first */
 	state = mnt_probe(argv[argc - 1], NULL);
@@ -117,13 +119,20 @@ int cmd_mount(int argc, char **argv)
 	r = mnt_tree_new(&t);
 	if (r >= 0) {
 		t->list_system = sys;
-		if (argc - optind > 1)
+		if (only) {
+			struct sr_guid sid, setid;
+			r = mnt_build_shadow(t, only, NULL, 0, repo_dir, pass_file, &sid, &setid);
+		} else if (argc - optind > 1)
 			r = mnt_build_images(t, argv + optind, (size_t)(argc - optind - 1));
 		else
 			r = mnt_build_repo(t, repo_dir, pass_file, mo.cache_size);
 	}
 	if (r < 0) {
 		mnt_tree_free(t);
+		if (only) {
+			sr_error(r, "cannot mount '%s'", only);
+			return r == -ENOENT || r == -ENOTUNIQ ? EXIT_USAGE : EXIT_FAILED;
+		}
 		return sr_error(r, "cannot mount %s", argc - optind > 1 ? "the images" : "the repository");
 	}
 	r = mnt_daemonize(mo.foreground, &mo.ready_fd, &parent_exit);
@@ -142,8 +151,8 @@ int cmd_mount(int argc, char **argv)
 			json_obj_begin(&j);
 			json_kstr(&j, "mountpoint", mp);
 			json_ku64(&j, "pid", (uint64_t)pid);
-			json_kstr(&j, "source", argc - optind > 1 ? "images" : "repository");
-			json_ku64(&j, "cache_size", argc - optind > 1 ? 0 : mo.cache_size);
+			json_kstr(&j, "source", only ? only : argc - optind > 1 ? "images" : "repository");
+			json_ku64(&j, "cache_size", !only && argc - optind > 1 ? 0 : mo.cache_size);
 			json_obj_end(&j);
 			json_end(&j);
 		}

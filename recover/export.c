@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/repo.h"
+#include "core/select.h"
 #include "core/volset.h"
 #include "recover.h"
 
@@ -120,7 +121,27 @@ int cmd_export(int argc, char **argv)
 
 	if (optind >= argc) {
 		/* no image: a volume captured into the repository (--repo, or the default one) */
-		r = repo_find_volume_src(repo_dir, pass, id, &view);
+		struct repo *repo = NULL;
+		struct repo_manifest *sets = NULL;
+		size_t n_sets = 0;
+		struct sel sl = { 0 };
+		r = repo_open_any(repo_dir, pass, &repo);
+		if (r >= 0)
+			r = repo_sets_load(repo, &sets, &n_sets);
+		if (r >= 0) {
+			r = sel_resolve(repo, sets, n_sets, id, SEL_DISK | SEL_VOLUME | SEL_SHADOW, &sl);
+			if (SEL_IS_USAGE(r)) {
+				repo_manifests_free(sets, n_sets);
+				repo_free(repo);
+				sr_error(r, "cannot export '%s'", id);
+				return EXIT_USAGE;
+			}
+		}
+		if (r >= 0)
+			r = sel_open(repo, sets, &sl, &view);
+		sel_done(&sl);
+		repo_manifests_free(sets, n_sets);
+		repo_free(repo);
 		if (r < 0)
 			return sr_error(r, "cannot export shadow copy '%s'", id);
 	} else {
@@ -130,6 +151,11 @@ int cmd_export(int argc, char **argv)
 		if (r < 0)
 			return sr_error(r, "cannot export shadow copy '%s'", id);
 		r = volset_find_shadow(vs, id, &vi, &k);
+		if (SEL_IS_USAGE(r)) {
+			sr_error(r, "cannot export shadow copy '%s'", id);
+			volset_free(vs);
+			return EXIT_USAGE;
+		}
 		if (r >= 0)
 			r = vss_view_src_new(vs->vols[vi].vss, k, &view);
 	}

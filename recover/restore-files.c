@@ -1581,8 +1581,10 @@ int rs_cmd_files(int argc, char **argv)
 	if (cli_pending_revert(images, n_images, true) != EXIT_OK)
 		return EXIT_FAILED;
 	r = rs_source_open(spec, images, n_images, repo_dir, pass, &s);
-	if (r < 0)
-		return sr_error(r, "cannot open '%s'", spec);
+	if (r < 0) {
+		sr_error(r, "cannot open '%s'", spec);
+		return s.usage ? EXIT_USAGE : EXIT_FAILED;
+	}
 	f.label = s.label;
 	/*
 	 * no block cache in front: files are read in the order of their data (see cmp_ent_order) and a

@@ -40,7 +40,9 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/select.h"
 #include "core/target.h"
+#include "core/volset.h"
 #include "recover.h"
 #include "restore-internal.h"
 
@@ -216,50 +218,119 @@ static int copy_run(struct src *s, uint64_t src_off, uint64_t len, struct ri_out
 struct ri_vol {
 	size_t idx;              /* in m->vols */
 	struct src *live, *view; /* view: what is written (live or a shadow's view) */
-	struct vss_volume *vss;
+	struct vss_volume *vss;  /* borrowed from the set's volset */
 	char shadow[GUID_STRING_MAX];
 	uint64_t shadow_time;
-	const char *why; /* how the shadow copy was chosen */
+	unsigned store;          /* vssN - 1 */
+	const char *why;         /* how the shadow copy was chosen */
+	char crash[200];         /* --consistent: why the application-consistent point cannot be written */
 };
 
-/* The view of the shadow copy the set names, else the newest one at or before the set's time. */
-static int choose_shadow(const struct repo_manifest *m, struct ri_vol *v)
+/* Does store k of v hold data of snapshot set id, and can its view be read? */
+static bool store_of_set(struct vss_volume *v, const struct sr_guid *id, unsigned *ret)
 {
-	const struct repo_volume *rv = &m->vols[v->idx];
-	unsigned n;
-	int k = -1, r;
+	for (unsigned k = 0; k < vss_volume_store_count(v); k++) {
+		const struct vss_store_info *st = vss_volume_store(v, k);
+		if (st->has_data && guid_equal(&st->set_id, id)) {
+			*ret = k;
+			return true;
+		}
+	}
+	return false;
+}
 
-	if (strcmp(rv->fs, "ntfs") != 0)
-		return 0;
-	r = vss_volume_open(v->live, &v->vss);
-	if (r < 0)
-		return r;
-	n = vss_volume_store_count(v->vss);
-	if (n == 0)
-		return 0;
-	r = vss_volume_find_copy(v->vss, &rv->shadow_id);
-	if (r >= 0) {
-		k = r;
-		v->why = "named by the set";
-	} else {
-		for (unsigned i = 0; i < n; i++) {
-			const struct vss_store_info *st = vss_volume_store(v->vss, i);
-			if (m->created == 0 || st->creation_time <= m->created) {
-				if (k < 0 || st->creation_time >= vss_volume_store(v->vss, (unsigned)k)->creation_time)
-					k = (int)i;
+/*
+ * The application-consistent point of each NTFS volume, all from one VSS
+ * snapshot set where they can be: the shadow copy the set names (and its
+ * VSS set on the other volumes), else the newest VSS snapshot set at or
+ * before the set's time that has a shadow copy on every volume that has
+ * any, else each volume's newest at or before the set's time. A volume
+ * where none can be read gets crash[] (the caller refuses, or writes it as
+ * captured with --allow-crash-consistent).
+ */
+static int choose_shadows(const struct repo_manifest *m, struct volset *vs, struct ri_vol *vols)
+{
+	struct sr_guid target = { 0 };
+	bool have_target = false;
+	uint64_t best_time = 0;
+	char g[GUID_STRING_MAX];
+	int r;
+
+	for (size_t v = 0; v < m->n_vols; v++) {
+		struct volset_volume *vv = volset_by_tag(vs, v);
+		vols[v].vss = vv ? vv->vss : NULL;
+		if (vols[v].vss && (r = vss_volume_find_copy(vols[v].vss, &m->vols[v].shadow_id)) >= 0 &&
+		    vss_volume_store(vols[v].vss, (unsigned)r)->has_data) {
+			target = vss_volume_store(vols[v].vss, (unsigned)r)->set_id;
+			have_target = true;
+		}
+	}
+	/* the newest VSS snapshot set on every volume that has shadow copies */
+	for (size_t v = 0; !have_target && v < m->n_vols; v++)
+		for (unsigned k = 0; vols[v].vss && k < vss_volume_store_count(vols[v].vss); k++) {
+			const struct vss_store_info *st = vss_volume_store(vols[v].vss, k);
+			bool everywhere = st->has_data;
+			unsigned kk;
+			if (!everywhere || (m->created && st->creation_time > m->created) || st->creation_time < best_time)
+				continue;
+			for (size_t w = 0; w < m->n_vols && everywhere; w++)
+				if (vols[w].vss && vss_volume_store_count(vols[w].vss) > 0)
+					everywhere = store_of_set(vols[w].vss, &st->set_id, &kk);
+			if (everywhere) {
+				target = st->set_id;
+				best_time = st->creation_time;
 			}
 		}
-		v->why = "the newest at or before the set's time";
+	have_target = have_target || best_time > 0;
+	for (size_t v = 0; v < m->n_vols; v++) {
+		struct ri_vol *x = &vols[v];
+		int k = -1;
+		unsigned kk;
+
+		if (strcmp(m->vols[v].fs, "ntfs") != 0)
+			continue; /* VSS snapshots NTFS volumes only: nothing else has a point of its own */
+		if (!x->vss) {
+			snprintf(x->crash, sizeof(x->crash), "its shadow copies cannot be read");
+			continue;
+		}
+		if ((r = vss_volume_find_copy(x->vss, &m->vols[v].shadow_id)) >= 0) {
+			k = r;
+			x->why = "named by the set";
+		} else if (have_target && store_of_set(x->vss, &target, &kk)) {
+			k = (int)kk;
+			x->why = "of the snapshot set every volume has";
+		} else {
+			for (unsigned i = 0; i < vss_volume_store_count(x->vss); i++) {
+				const struct vss_store_info *st = vss_volume_store(x->vss, i);
+				if (st->has_data && (m->created == 0 || st->creation_time <= m->created))
+					k = (int)i;
+			}
+			x->why = "the newest at or before the set's time";
+		}
+		if (k < 0) {
+			x->why = NULL;
+			if (vss_volume_store_count(x->vss) == 0)
+				snprintf(x->crash, sizeof(x->crash), "it holds no shadow copy");
+			else
+				snprintf(x->crash, sizeof(x->crash), "none of its %u shadow copies is readable and at or "
+					 "before the set's time", vss_volume_store_count(x->vss));
+			continue;
+		}
+		r = vss_view_check(x->vss, (unsigned)k);
+		if (r < 0) {
+			snprintf(x->crash, sizeof(x->crash), "shadow copy vss%d cannot be read: %s", k + 1, sr_errmsg(r));
+			sr_errclear();
+			x->why = NULL;
+			continue;
+		}
+		r = vss_view_src_new(x->vss, (unsigned)k, &x->view);
+		if (r < 0)
+			return r;
+		x->store = (unsigned)k;
+		guid_format(&vss_volume_store(x->vss, (unsigned)k)->copy_id, x->shadow);
+		x->shadow_time = vss_volume_store(x->vss, (unsigned)k)->creation_time;
 	}
-	if (k < 0) {
-		v->why = NULL;
-		return 0;
-	}
-	r = vss_view_src_new(v->vss, (unsigned)k, &v->view);
-	if (r < 0)
-		return r;
-	guid_format(&vss_volume_store(v->vss, (unsigned)k)->copy_id, v->shadow);
-	v->shadow_time = vss_volume_store(v->vss, (unsigned)k)->creation_time;
+	(void)g;
 	return 0;
 }
 
@@ -418,7 +489,7 @@ static void vol_file_name(const struct repo_volume *rv, char *out, size_t size)
 int rs_cmd_instance(int argc, char **argv)
 {
 	enum { OPT_TO = OPT_FIRST_VERB_OPTION, OPT_DISK, OPT_CONSISTENT, OPT_FORMAT, OPT_REPO, OPT_PASS, OPT_YES,
-	       OPT_THREADS, OPT_NO_BOOT };
+	       OPT_THREADS, OPT_NO_BOOT, OPT_ALLOW_CRASH };
 	static const struct option opts[] = { CLI_COMMON_LONG_OPTIONS,
 					      { "to", required_argument, NULL, OPT_TO },
 					      { "disk", required_argument, NULL, OPT_DISK },
@@ -429,12 +500,15 @@ int rs_cmd_instance(int argc, char **argv)
 					      { "yes", no_argument, NULL, OPT_YES },
 					      { "threads", required_argument, NULL, OPT_THREADS },
 					      { "no-boot-check", no_argument, NULL, OPT_NO_BOOT },
+					      { "allow-crash-consistent", no_argument, NULL, OPT_ALLOW_CRASH },
 					      { 0 } };
 	struct cli_common c = { 0 };
 	const char *to = NULL, *format = "raw", *repo_dir = NULL, *pass = NULL, *setid;
 	_cleanup_free_ char **diskspec = NULL;
 	size_t n_diskspec = 0, si, n_out = 0;
-	bool consistent = false, yes = false, boot = true;
+	bool consistent = false, yes = false, boot = true, allow_crash = false;
+	struct volset *cvs = NULL;
+	unsigned n_crash = 0;
 	struct repo *repo = NULL;
 	struct repo_manifest *sets = NULL;
 	size_t n_sets = 0;
@@ -464,6 +538,7 @@ int rs_cmd_instance(int argc, char **argv)
 		case OPT_PASS: pass = optarg; break;
 		case OPT_YES: case 'y': yes = true; break;
 		case OPT_NO_BOOT: boot = false; break;
+		case OPT_ALLOW_CRASH: allow_crash = true; break;
 		case OPT_THREADS: {
 			char *end;
 			unsigned long t = strtoul(optarg, &end, 10);
@@ -485,6 +560,8 @@ int rs_cmd_instance(int argc, char **argv)
 		return cli_usage("restore", "give --to DIR or --disk diskN=PATH");
 	if (strcmp(format, "raw") != 0 && strcmp(format, "qcow2") != 0 && strcmp(format, "vhdx") != 0)
 		return cli_usage("restore", "--format takes raw, qcow2 or vhdx, not '%s'", format);
+	if (allow_crash && !consistent)
+		return cli_usage("restore", "--allow-crash-consistent goes with --consistent");
 	if (n_diskspec && strcmp(format, "raw") != 0)
 		return cli_usage("restore", "--format is for --to DIR");
 	if (n_threads == 0) {
@@ -495,8 +572,17 @@ int rs_cmd_instance(int argc, char **argv)
 	r = repo_open_any(repo_dir, pass, &repo);
 	if (r >= 0)
 		r = repo_sets_load(repo, &sets, &n_sets);
-	if (r >= 0)
-		r = repo_set_match(sets, n_sets, setid, &si);
+	if (r >= 0) {
+		struct sel sl = { 0 };
+		r = sel_resolve(repo, sets, n_sets, setid, SEL_SET, &sl);
+		si = sl.set;
+		sel_done(&sl);
+		if (SEL_IS_USAGE(r)) {
+			sr_error(r, "cannot restore set '%s'", setid);
+			ret = EXIT_USAGE;
+			goto out;
+		}
+	}
 	if (r < 0) {
 		sr_error(r, "cannot restore set '%s'", setid);
 		goto out;
@@ -587,17 +673,32 @@ int rs_cmd_instance(int argc, char **argv)
 		r = repo_volume_src_new(repo, m, v, &vols[v].live);
 		if (r < 0)
 			goto fail;
-		if (consistent) {
-			r = choose_shadow(m, &vols[v]);
-			if (r < 0) {
-				sr_warn("volume %s: cannot read its shadow copies (%s); writing the captured volume",
-					m->vols[v].name, sr_errmsg(r));
-				r = 0;
+	}
+	if (consistent) {
+		/* the set's volumes together: a shadow copy's storage may be on another of them */
+		r = volset_open_repo(repo, m, SIZE_MAX, &cvs);
+		if (r < 0)
+			goto fail;
+		r = choose_shadows(m, cvs, vols);
+		if (r < 0)
+			goto fail;
+		for (size_t v = 0; v < m->n_vols; v++)
+			if (vols[v].crash[0]) {
+				n_crash++;
+				if (!allow_crash)
+					sr_warn("volume %s%s%s: no application-consistent point: %s", m->vols[v].name,
+						m->vols[v].drive[0] ? " " : "", m->vols[v].drive, vols[v].crash);
 			}
+		if (n_crash && !allow_crash) {
+			r = sr_fail(-ENOMEDIUM, "%u volume%s cannot be written at the application-consistent point "
+						"(--allow-crash-consistent writes %s as captured, crash-consistent)",
+				    n_crash, n_crash == 1 ? "" : "s", n_crash == 1 ? "it" : "them");
+			goto fail;
 		}
+	}
+	for (size_t v = 0; v < m->n_vols; v++)
 		if (!vols[v].view)
 			vols[v].view = src_ref(vols[v].live);
-	}
 	if (!c.json) {
 		printf("restoring set %s (%s, %s)\n", guid_format(&m->set_id, g), m->instance ? m->instance : "",
 		       filetime_format(m->created, tbuf, sizeof(tbuf)));
@@ -605,10 +706,11 @@ int rs_cmd_instance(int argc, char **argv)
 			const struct repo_volume *rv = &m->vols[v];
 			printf("  %s%s%s: ", rv->name, rv->drive[0] ? " " : "", rv->drive);
 			if (vols[v].shadow[0])
-				printf("shadow copy %s of %s (%s)\n", vols[v].shadow,
-				       filetime_format(vols[v].shadow_time, tbuf, sizeof(tbuf)), vols[v].why);
-			else if (consistent && strcmp(rv->fs, "ntfs") == 0)
-				printf("no shadow copy inside; the captured volume\n");
+				printf("application-consistent: shadow copy %s (vss%u) of %s (%s)\n", vols[v].shadow,
+				       vols[v].store + 1, filetime_format(vols[v].shadow_time, tbuf, sizeof(tbuf)),
+				       vols[v].why);
+			else if (vols[v].crash[0])
+				printf("crash-consistent: the captured volume (%s)\n", vols[v].crash);
 			else
 				printf("the captured volume\n");
 		}
@@ -772,10 +874,16 @@ int rs_cmd_instance(int argc, char **argv)
 			json_ku64(&j, "size", m->vols[v].size);
 			if (vols[v].shadow[0]) {
 				json_kstr(&j, "shadow_id", vols[v].shadow);
+				json_ku64(&j, "shadow_store", vols[v].store + 1);
 				json_kstr(&j, "shadow_time", filetime_format(vols[v].shadow_time, tbuf, sizeof(tbuf)));
 				json_kstr(&j, "shadow_choice", vols[v].why);
 			} else
 				json_null((json_key(&j, "shadow_id"), &j));
+			if (consistent) {
+				json_kstr(&j, "point", vols[v].shadow[0] ? "application" : vols[v].crash[0] ? "crash" : "as captured");
+				if (vols[v].crash[0])
+					json_kstr(&j, "reason", vols[v].crash);
+			}
 			for (size_t i = 0; i < n_out; i++)
 				if (outs[i].disk < 0 && outs[i].vol == v)
 					json_kstr(&j, "path", outs[i].path);
@@ -800,6 +908,12 @@ int rs_cmd_instance(int argc, char **argv)
 	if (worst_boot == EXIT_PARTIAL && !c.json)
 		printf("the boot check found what would stop a rebuilt disk from booting (see above)\n");
 	ret = EXIT_OK;
+	if (n_crash) {
+		/* asked for the application-consistent point, got less: said per volume above, and in the exit code */
+		sr_warn("%u volume%s written crash-consistent (as captured), not at the application-consistent point",
+			n_crash, n_crash == 1 ? "" : "s");
+		ret = EXIT_PARTIAL;
+	}
 	goto out;
 fail_p:
 	progress_end(&p);
@@ -821,10 +935,10 @@ out:
 	if (vols && m)
 		for (size_t v = 0; v < m->n_vols; v++) {
 			src_unref(vols[v].view);
-			vss_volume_free(vols[v].vss);
 			src_unref(vols[v].live);
 		}
 	free(vols);
+	volset_free(cvs); /* after the views that read it */
 	repo_manifests_free(sets, n_sets);
 	repo_free(repo);
 	return ret;

@@ -19,7 +19,8 @@
 struct rs_source {
 	struct src *view;
 	char drive;            /* 'C' or 0 */
-	char label[128];       /* for messages: the shadow ID or "SET:C:" */
+	char label[200];       /* for messages: the shadow ID or "SET:C:" */
+	bool usage;            /* SOURCE names nothing, or more than one thing (exit 2) */
 	uint64_t time;         /* FILETIME of the point in time, 0 if unknown */
 	struct volset *vs;
 	struct repo *repo;
@@ -32,8 +33,10 @@ struct rs_source {
 /* Open the repository dir (NULL: the default one), asking for a passphrase when it is encrypted. */
 
 /*
- * Resolve SOURCE: "live" (with images), a shadow copy ID (of images, or of the
- * repository: a captured volume or a VSS shadow inside one), or "SET-ID:C:".
+ * Resolve SOURCE: "live" (with images), a shadow copy of images (ID or vssN),
+ * or anything core/select.h names in the repository that is a volume or a
+ * shadow copy. On failure, ret->usage says whether SOURCE named nothing (or
+ * too much): a usage error.
  */
 int rs_source_open(const char *spec, char *const *images, size_t n_images, const char *repo_dir,
 		   const char *passphrase_file, struct rs_source *ret);

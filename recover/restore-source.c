@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "core/macro.h"
+#include "core/select.h"
 #include "restore-internal.h"
 
 void rs_source_close(struct rs_source *s)
@@ -39,8 +40,10 @@ static int from_images(const char *spec, char *const *images, size_t n, struct r
 		return 0;
 	}
 	r = volset_find_shadow(s->vs, spec, &vi, &k);
-	if (r < 0)
+	if (r < 0) {
+		s->usage = SEL_IS_USAGE(r);
 		return r;
+	}
 	r = vss_view_src_new(s->vs->vols[vi].vss, k, &s->view);
 	if (r < 0)
 		return r;
@@ -49,28 +52,10 @@ static int from_images(const char *spec, char *const *images, size_t n, struct r
 	return 0;
 }
 
-/* "SET-ID:C:" or "SET-ID:C" */
-static int split_set_drive(const char *spec, char *set, size_t size, char *ret_drive)
-{
-	const char *c = strchr(spec, ':');
-	size_t l;
-
-	if (!c)
-		return -ENOENT;
-	l = (size_t)(c - spec);
-	if (l == 0 || l >= size || !((c[1] >= 'A' && c[1] <= 'Z') || (c[1] >= 'a' && c[1] <= 'z')) ||
-	    !(c[2] == 0 || (c[2] == ':' && c[3] == 0)))
-		return -ENOENT;
-	memcpy(set, spec, l);
-	set[l] = 0;
-	*ret_drive = (char)(c[1] & ~0x20);
-	return 0;
-}
-
 static int from_repo(const char *spec, const char *repo_dir, const char *pass_file, struct rs_source *s)
 {
-	char setid[64], drive, g[GUID_STRING_MAX];
-	size_t si, vi;
+	struct sel sl = { 0 };
+	const struct repo_manifest *m;
 	int r;
 
 	r = repo_open_any(repo_dir, pass_file, &s->repo);
@@ -79,91 +64,18 @@ static int from_repo(const char *spec, const char *repo_dir, const char *pass_fi
 	r = repo_sets_load(s->repo, &s->sets, &s->n_sets);
 	if (r < 0)
 		return r;
-	if (split_set_drive(spec, setid, sizeof(setid), &drive) == 0) {
-		const struct repo_manifest *m;
-		r = repo_set_match(s->sets, s->n_sets, setid, &si);
-		if (r < 0)
-			return r;
-		m = &s->sets[si];
-		for (vi = 0; vi < m->n_vols; vi++)
-			if ((m->vols[vi].drive[0] & ~0x20) == drive)
-				break;
-		if (vi == m->n_vols)
-			return sr_fail(-ENOENT, "set '%s' has no volume %c:", setid, drive);
-		r = repo_volume_src_new(s->repo, m, vi, &s->view);
-		if (r < 0)
-			return r;
-		s->drive = drive;
-		s->time = m->created;
-		snprintf(s->label, sizeof(s->label), "%s:%c:", guid_format(&m->set_id, g), drive);
-		return 0;
-	}
-	r = repo_volume_match(s->sets, s->n_sets, spec, &si, &vi);
-	if (r >= 0) {
-		const struct repo_manifest *m = &s->sets[si];
-		r = repo_volume_src_new(s->repo, m, vi, &s->view);
-		if (r < 0)
-			return r;
-		s->drive = m->vols[vi].drive[0];
-		s->time = m->created;
-		snprintf(s->label, sizeof(s->label), "%s", guid_format(&m->vols[vi].shadow_id, g));
-		return 0;
-	}
-	if (r != -ENOENT)
+	r = sel_resolve(s->repo, s->sets, s->n_sets, spec, SEL_VOLUME | SEL_SHADOW, &sl);
+	if (r < 0) {
+		s->usage = SEL_IS_USAGE(r);
 		return r;
-	sr_errclear();
-	/* a VSS shadow copy inside a captured volume */
-	for (si = 0; si < s->n_sets; si++)
-		for (vi = 0; vi < s->sets[si].n_vols; vi++) {
-			struct src *base = NULL;
-			struct vss_volume *vss = NULL;
-			unsigned nk;
-			int found = -ENOENT;
-
-			if (strcmp(s->sets[si].vols[vi].fs, "ntfs") != 0)
-				continue;
-			r = repo_volume_src_new(s->repo, &s->sets[si], vi, &base);
-			if (r >= 0)
-				r = vss_volume_open(base, &vss);
-			if (r < 0) {
-				src_unref(base);
-				sr_errclear();
-				continue;
-			}
-			nk = vss_volume_store_count(vss);
-			if (nk > 0) {
-				struct sr_guid *ids = calloc(nk, sizeof(*ids));
-				if (!ids) {
-					vss_volume_free(vss);
-					src_unref(base);
-					return -ENOMEM;
-				}
-				for (unsigned k = 0; k < nk; k++)
-					ids[k] = vss_volume_store(vss, k)->copy_id;
-				found = guid_match(spec, ids, nk, sizeof(*ids));
-				free(ids);
-			}
-			if (found >= 0) {
-				const struct vss_store_info *st = vss_volume_store(vss, (unsigned)found);
-				r = vss_view_src_new(vss, (unsigned)found, &s->view);
-				if (r < 0) {
-					vss_volume_free(vss);
-					src_unref(base);
-					return r;
-				}
-				s->vss = vss;
-				s->vss_base = base;
-				s->drive = s->sets[si].vols[vi].drive[0];
-				s->time = st->creation_time;
-				snprintf(s->label, sizeof(s->label), "%s", guid_format(&st->copy_id, g));
-				return 0;
-			}
-			vss_volume_free(vss);
-			src_unref(base);
-			if (found == -ENOTUNIQ)
-				return sr_fail(found, "shadow copy ID '%s' is ambiguous", spec);
-		}
-	return sr_fail(-ENOENT, "no captured volume, set volume or shadow copy '%s' in the repository", spec);
+	}
+	m = &s->sets[sl.set];
+	s->drive = m->vols[sl.vol].drive[0];
+	s->time = sl.kind == SEL_SHADOW ? vss_volume_store(sel_vss(&sl), sl.store)->creation_time : m->created;
+	snprintf(s->label, sizeof(s->label), "%s", sl.label);
+	r = sel_open(s->repo, s->sets, &sl, &s->view);
+	sel_done(&sl);
+	return r;
 }
 
 int rs_source_open(const char *spec, char *const *images, size_t n_images, const char *repo_dir,
@@ -179,7 +91,10 @@ int rs_source_open(const char *spec, char *const *images, size_t n_images, const
 	else
 		r = from_repo(spec, repo_dir, passphrase_file, &s);
 	if (r < 0) {
+		bool usage = s.usage;
 		rs_source_close(&s);
+		memset(ret, 0, sizeof(*ret));
+		ret->usage = usage; /* the only field set on failure */
 		return r;
 	}
 	*ret = s;

@@ -26,7 +26,9 @@
 #include "core/progress.h"
 #include "core/repo.h"
 #include "core/rmap.h"
+#include "core/select.h"
 #include "core/target.h"
+#include "core/volset.h"
 #include "core/vss.h"
 #include "revert-internal.h"
 
@@ -36,6 +38,8 @@ struct rvol {
 	bool system;
 	char skip[256];
 	uint64_t chunks, considered, equal, to_write, bytes, masked;
+	struct src *view; /* a VSS shadow copy inside the captured volume (its view), or NULL: the volume */
+	char shadow[GUID_STRING_MAX];
 };
 
 /* The captured volume's NAME in a --to: its drive letter ("C:", case free) or its name. */
@@ -71,9 +75,15 @@ static int plan_volume(struct repo *repo, const struct repo_manifest *m, struct 
 		goto out;
 	}
 	if (strcmp(vol->fs, "ntfs") == 0 && !all_blocks) {
+		struct volset *vs = NULL;
 		r = rmap_ntfs_used(cap, &mask, &cs);
+		/* with the set's other volumes: views whose storage is on one of them count too (as capture kept them) */
+		if (r >= 0 && volset_open_repo(repo, m, SIZE_MAX, &vs) < 0)
+			sr_errclear();
 		if (r >= 0)
-			r = rmap_add_vss_views(cap, &mask, NULL);
+			r = volset_by_tag(vs, rv->v) ? rmap_add_vss_views_of(volset_by_tag(vs, rv->v)->vss, &mask, NULL)
+						     : rmap_add_vss_views(cap, &mask, NULL);
+		volset_free(vs);
 		if (r < 0) {
 			r = sr_fail(r, "cannot read the allocation of captured volume %s: %s (use --all-blocks)", vol->name,
 				    sr_errmsg(r));
@@ -159,6 +169,84 @@ out:
 	return r;
 }
 
+#define VIEW_STEP (1u << 20)
+
+/*
+ * The plan of a revert to a VSS shadow copy inside a captured volume: no
+ * index to compare with, so the view is read and compared byte for byte on
+ * the clusters its own $Bitmap marks in use (plus $Boot and the backup boot
+ * sector; everything with --all-blocks), and the ranges that differ staged.
+ */
+static int plan_view(struct rvol *rv, uint64_t size, bool all_blocks, struct journal *j, uint32_t tgt)
+{
+	_cleanup_src_ struct src *t = NULL;
+	struct rmap mask = { 0 };
+	uint8_t *tb = NULL, *vb = NULL;
+	uint64_t cs = 0;
+	struct progress pr;
+	int r;
+
+	r = src_open_file(rv->target, false, &t);
+	if (r < 0)
+		return r;
+	if (t->size < size)
+		return sr_fail(-EINVAL, "'%s' (%llu bytes) is smaller than the shadow copy (%llu bytes)", rv->target,
+			       (unsigned long long)t->size, (unsigned long long)size);
+	r = all_blocks ? -EINVAL : rmap_ntfs_used(rv->view, &mask, &cs);
+	if (r < 0) {
+		if (!all_blocks)
+			sr_errclear(); /* a view libntfs-3g cannot read: every block */
+		rmap_free(&mask);
+		r = rmap_add(&mask, 0, size);
+		if (r >= 0)
+			r = rmap_finish(&mask);
+	}
+	tb = malloc(VIEW_STEP);
+	vb = malloc(VIEW_STEP);
+	if (r >= 0 && (!tb || !vb))
+		r = -ENOMEM;
+	rv->chunks = (size + VIEW_STEP - 1) / VIEW_STEP;
+	progress_begin(&pr, "comparing", size);
+	for (uint64_t off = 0; r >= 0 && off < size; off += VIEW_STEP) {
+		size_t len = (size_t)MIN((uint64_t)VIEW_STEP, size - off);
+		bool differs = false;
+
+		progress_update(&pr, off + len);
+		if (!rmap_intersects(&mask, off, len))
+			continue;
+		rv->considered++;
+		r = src_pread(t, tb, len, off);
+		if (r >= 0)
+			r = src_pread(rv->view, vb, len, off);
+		if (r < 0) {
+			r = sr_fail(r, "cannot read at offset %llu: %s", (unsigned long long)off, sr_errmsg(r));
+			break;
+		}
+		revert_test_delay("SHADOWREV_TEST_READ_DELAY_US");
+		for (size_t k = rmap_find(&mask, off); k < mask.n && r >= 0; k++) {
+			uint64_t a = MAX(mask.v[k].off, off), b = MIN(mask.v[k].off + mask.v[k].len, off + len);
+			if (mask.v[k].off >= off + len)
+				break;
+			if (a >= b || memcmp(vb + (a - off), tb + (a - off), b - a) == 0)
+				continue;
+			differs = true;
+			rv->bytes += b - a;
+			if (j)
+				r = journal_add_write(j, tgt, a, vb + (a - off), NULL, (uint32_t)(b - a));
+		}
+		if (differs)
+			rv->to_write++;
+		else
+			rv->equal++;
+	}
+	progress_end(&pr);
+	rv->masked = rmap_bytes(&mask);
+	free(tb);
+	free(vb);
+	rmap_free(&mask);
+	return r;
+}
+
 static void print_result(const struct revert_opts *o, const struct repo_manifest *m, const struct rvol *rv, size_t n,
 			 const char *id, bool is_set, bool dry, const char *jpath, uint64_t written, double secs)
 {
@@ -179,7 +267,7 @@ static void print_result(const struct revert_opts *o, const struct repo_manifest
 			json_obj_begin(&j);
 			json_ku64(&j, "order", i + 1);
 			json_kstr(&j, "volume", v->name);
-			json_kstr(&j, "shadow_id", guid_format(&v->shadow_id, g));
+			json_kstr(&j, "shadow_id", rv[i].shadow[0] ? rv[i].shadow : guid_format(&v->shadow_id, g));
 			json_kbool(&j, "system", rv[i].system);
 			json_kbool(&j, "skipped", rv[i].skip[0] != 0);
 			if (rv[i].skip[0]) {
@@ -210,7 +298,7 @@ static void print_result(const struct revert_opts *o, const struct repo_manifest
 	printf("%s to captured %s {%s}\n", dry ? "Plan: revert" : "Reverted", is_set ? "snapshot set" : "shadow copy", id);
 	for (size_t i = 0; i < n; i++) {
 		const struct repo_volume *v = &m->vols[rv[i].v];
-		printf("  %zu. %s {%s}%s -> %s\n", i + 1, v->name, guid_format(&v->shadow_id, g),
+		printf("  %zu. %s {%s}%s -> %s\n", i + 1, v->name, rv[i].shadow[0] ? rv[i].shadow : guid_format(&v->shadow_id, g),
 		       rv[i].system ? " (system volume)" : "", rv[i].skip[0] ? "(skipped)" : rv[i].target);
 		if (rv[i].skip[0]) {
 			printf("\t- skipped: %s\n", rv[i].skip);
@@ -240,6 +328,7 @@ int revert_from_repo(struct revert_opts *o, const char *id)
 	uint64_t written = 0;
 	double t0 = now_seconds();
 	int r, ret = EXIT_OK;
+	bool usage = false;
 
 	memset(rv, 0, sizeof(rv));
 	r = repo_open_any(o->repo, o->pass_file, &repo);
@@ -248,9 +337,14 @@ int revert_from_repo(struct revert_opts *o, const char *id)
 	if (r < 0)
 		goto fail;
 	if (o->set) {
-		r = repo_set_match(sets, nsets, o->set, &s);
-		if (r < 0)
+		struct sel sl = { 0 };
+		r = sel_resolve(repo, sets, nsets, o->set, SEL_SET, &sl);
+		s = sl.set;
+		sel_done(&sl);
+		if (r < 0) {
+			usage = SEL_IS_USAGE(r);
 			goto fail;
+		}
 		guid_format(&sets[s].set_id, idtext);
 		for (size_t t = 0; t < o->n_to; t++) {
 			const char *eq = strchr(o->to[t], '=');
@@ -273,7 +367,19 @@ int revert_from_repo(struct revert_opts *o, const char *id)
 	} else {
 		size_t v;
 		const char *eq;
-		r = repo_volume_match(sets, nsets, id, &s, &v);
+		struct sel sl = { 0 };
+		r = sel_resolve(repo, sets, nsets, id, SEL_VOLUME | SEL_SHADOW, &sl);
+		if (r < 0) {
+			usage = SEL_IS_USAGE(r);
+			goto fail;
+		}
+		s = sl.set;
+		v = sl.vol;
+		if (sl.kind == SEL_SHADOW) {
+			guid_format(&vss_volume_store(sel_vss(&sl), sl.store)->copy_id, rv[0].shadow);
+			r = sel_open(repo, sets, &sl, &rv[0].view);
+		}
+		sel_done(&sl);
 		if (r < 0)
 			goto fail;
 		if (o->n_to != 1) {
@@ -286,7 +392,10 @@ int revert_from_repo(struct revert_opts *o, const char *id)
 				    (int)(eq - o->to[0]), o->to[0]);
 			goto fail;
 		}
-		guid_format(&sets[s].vols[v].shadow_id, idtext);
+		if (rv[0].shadow[0])
+			memcpy(idtext, rv[0].shadow, sizeof(idtext));
+		else
+			guid_format(&sets[s].vols[v].shadow_id, idtext);
 		rv[0].v = v;
 		snprintf(rv[0].target, sizeof(rv[0].target), "%s", eq ? eq + 1 : o->to[0]);
 		nv = 1;
@@ -365,7 +474,8 @@ int revert_from_repo(struct revert_opts *o, const char *id)
 			continue;
 		if (j && ((r = journal_add_target(j, rv[i].target, &tgt)) < 0 || (r = journal_add_volume(j, tgt, 0)) < 0))
 			goto fail;
-		r = plan_volume(repo, &sets[s], &rv[i], o->all_blocks, j, tgt);
+		r = rv[i].view ? plan_view(&rv[i], rv[i].view->size, o->all_blocks, j, tgt)
+			       : plan_volume(repo, &sets[s], &rv[i], o->all_blocks, j, tgt);
 		if (r < 0)
 			goto fail;
 	}
@@ -400,13 +510,15 @@ int revert_from_repo(struct revert_opts *o, const char *id)
 		}
 done:
 	journal_free(j);
+	src_unref(rv[0].view);
 	repo_manifests_free(sets, nsets);
 	repo_free(repo);
 	return ret;
 fail:
 	sr_error(r, "cannot revert to %s '%s'", o->set ? "snapshot set" : "shadow copy", o->set ? o->set : id);
 	journal_free(j);
+	src_unref(rv[0].view);
 	repo_manifests_free(sets, nsets);
 	repo_free(repo);
-	return EXIT_FAILED;
+	return usage ? EXIT_USAGE : EXIT_FAILED;
 }

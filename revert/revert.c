@@ -1128,6 +1128,12 @@ int cmd_revert(int argc, char **argv)
 		size_t vi;
 		unsigned k;
 		r = volset_find_shadow(vs, id, &vi, &k);
+		if (r == -ENOENT || r == -ENOTUNIQ) {
+			/* names nothing, or more than one shadow copy: a usage error (core/volset.h) */
+			sr_error(r, "cannot revert to shadow copy '%s'", id);
+			volset_free(vs);
+			return EXIT_USAGE;
+		}
 		if (r >= 0) {
 			p.v = calloc(1, sizeof(*p.v));
 			r = p.v ? 0 : -ENOMEM;

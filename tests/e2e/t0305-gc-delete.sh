@@ -17,7 +17,7 @@ n0=$(find "$T/r/chunks" -type f | wc -l)
 [ "$n0" = 56 ] || fail "expected 48 + 8 chunks, found $n0"
 expect_exit 2 $SR delete --repo "$T/r"
 expect_exit 2 $SR delete --repo "$T/r" set
-expect_exit 1 $SR delete --repo "$T/r" set 99999999
+expect_exit 2 $SR delete --repo "$T/r" set 99999999 # an unknown name is a usage error (core/select.h)
 $SR delete --repo "$T/r" set 0000000000000000000000000000000a --quiet || fail "delete by ID without dashes"
 $SR sets --repo "$T/r" | grep -q 0000000a && fail "deleted set still listed"
 [ -d "$T/r/indexes/00000000-0000-0000-0000-00000000000a" ] && fail "indexes of the deleted set left"

@@ -45,8 +45,12 @@ for id in $ids; do
 	cmp "$d/volume.img" "$T/vs/vss$i" || fail "shadows/$id/volume.img differs from vshadowmount's vss$i"
 	[ "$(readlink "$T/mnt/by-shadow-id/$id")" = "../vsstest.raw/shadows/$id" ] || fail "by-shadow-id/$id"
 	[ -f "$T/mnt/by-shadow-id/$id/volume.img" ] || fail "by-shadow-id/$id does not lead to the shadow copy"
+	# named as vshadowmount names them (vssN, oldest first), the ID a link to it
+	[ "$(readlink "$d")" = "vss$i" ] || fail "shadows/$id is not a link to vss$i"
+	cmp "$T/mnt/vsstest.raw/shadows/vss$i/volume.img" "$T/vs/vss$i" || fail "shadows/vss$i/volume.img differs"
 done
-[ "$(ls "$T/mnt/vsstest.raw/shadows" | wc -l)" = 2 ] || fail "shadows/ does not hold exactly 2 shadow copies"
+[ "$(find "$T/mnt/vsstest.raw/shadows" -mindepth 1 -maxdepth 1 -type d | wc -l)" = 2 ] ||
+	fail "shadows/ does not hold exactly 2 shadow copies"
 
 # file trees: names, types, inode numbers, sizes and contents against ntfsls/ntfscat on the same bytes
 treecmp() { # IMAGE TREE

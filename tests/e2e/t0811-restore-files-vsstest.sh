@@ -38,6 +38,6 @@ mkdir "$T/x-live" && bsdtar -xf "$T/live.zip" -C "$T/x-live" || fail "bsdtar zip
 python3 "$E/restored-tree.py" "$T/x-live" >"$T/got-live"
 python3 "$E/tree-cmp.py" "$T/want-live" "$T/got-live" 2 "" nolinks || fail "live: $(python3 "$E/tree-cmp.py" "$T/want-live" "$T/got-live" 2 "" nolinks)"
 # an unknown shadow copy: exit 1, named
-expect_exit 1 $SR restore files 0badc0de / --image "$img" --to "$T/none"
+expect_exit 2 $SR restore files 0badc0de / --image "$img" --to "$T/none" # unknown: a usage error
 assert_contains "$T/stderr" "0badc0de"
 exit 0
