@@ -220,6 +220,56 @@ static int jb_col_bool(struct buf *b, bool *first, const char *key, sqlite3_stmt
 	return sqlite3_column_int(st, i) ? buf_append(b, "true", 4) : buf_append(b, "false", 5);
 }
 
+/* Where a set comes from: "captured" (in the repository), "shadow-copy-in-capture", "imported". */
+static const char *set_source(sqlite3_stmt *st)
+{
+	const char *o = catalog_col(st, 1);
+
+	if (strcmp(o, "repository") == 0)
+		return "captured";
+	if (strcmp(o, "vss-store") == 0)
+		return "shadow-copy-in-capture";
+	return "imported";
+}
+
+/* The captured set that holds it: itself when captured, the set whose volume holds its VSS store. */
+static const char *set_held_in(sqlite3_stmt *st)
+{
+	if (strcmp(catalog_col(st, 1), "repository") == 0)
+		return catalog_col(st, 0);
+	return col_or_null(st, 13);
+}
+
+/* A list of names separated by char(30) as a JSON array ([] for NULL). */
+static int jb_names(struct buf *b, const char *list)
+{
+	int r = buf_putc(b, '[');
+
+	for (const char *p = list; r >= 0 && p && *p;) {
+		const char *e = strchr(p, 30);
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (p != list)
+			r = buf_putc(b, ',');
+		r = r < 0 ? r : jb_str(b, p, len);
+		p += len + (e ? 1 : 0);
+	}
+	return r < 0 ? r : buf_putc(b, ']');
+}
+
+static void text_names(const char *label, const char *list)
+{
+	if (!list)
+		return;
+	printf("\t- %s: ", label);
+	for (const char *p = list; *p;) {
+		const char *e = strchr(p, 30);
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		printf("%s%.*s", p != list ? ", " : "", (int)len, p);
+		p += len + (e ? 1 : 0);
+	}
+	printf("\n");
+}
+
 static int jb_set(struct buf *b, sqlite3_stmt *st)
 {
 	const char *vols = col_or_null(st, 15);
@@ -230,6 +280,13 @@ static int jb_set(struct buf *b, sqlite3_stmt *st)
 	r = buf_putc(b, '{');
 	r = r < 0 ? r : jb_col_str(b, &first, "set_id", st, 0);
 	r = r < 0 ? r : jb_col_str(b, &first, "origin", st, 1);
+	r = r < 0 ? r : jb_key(b, &first, "source");
+	r = r < 0 ? r : jb_str(b, set_source(st), strlen(set_source(st)));
+	r = r < 0 ? r : jb_key(b, &first, "held_in");
+	if (r >= 0 && set_held_in(st))
+		r = jb_str(b, set_held_in(st), strlen(set_held_in(st)));
+	else if (r >= 0)
+		r = buf_append(b, "null", 4);
 	r = r < 0 ? r : jb_col_str(b, &first, "instance", st, 2);
 	r = r < 0 ? r : jb_col_str(b, &first, "machine", st, 3);
 	r = r < 0 ? r : jb_key(b, &first, "creation_time");
@@ -246,6 +303,10 @@ static int jb_set(struct buf *b, sqlite3_stmt *st)
 	r = r < 0 ? r : jb_col_int(b, &first, "shadows", st, 14);
 	r = r < 0 ? r : jb_col_str(b, &first, "consistency", st, 10);
 	r = r < 0 ? r : jb_col_str(b, &first, "consistency_reason", st, 11);
+	r = r < 0 ? r : jb_key(b, &first, "writers_taking_part");
+	r = r < 0 ? r : jb_names(b, col_or_null(st, 16));
+	r = r < 0 ? r : jb_key(b, &first, "writers_not_taking_part");
+	r = r < 0 ? r : jb_names(b, col_or_null(st, 17));
 	r = r < 0 ? r : jb_col_bool(b, &first, "in_repository", st, 12);
 	r = r < 0 ? r : jb_col_str(b, &first, "found_in", st, 13);
 	r = r < 0 ? r : jb_key(b, &first, "volumes");
@@ -286,7 +347,13 @@ static int list_sets(struct catalog *c, bool json)
 			    "SELECT s.set_id, s.origin, s.instance, s.machine, s.created_ft, s.created_text, s.backup_type,"
 			    " s.context, s.bootable, s.shadow_count, s.consistency, s.consistency_reason, s.in_repository,"
 			    " s.found_in,"
-			    " s.n_shadows, s.volume_list"
+			    " s.n_shadows, s.volume_list,"
+			    " (SELECT group_concat(x, char(30)) FROM (SELECT coalesce(w.name, 'writer {' || w.writer_id || '}') ||"
+			    "   coalesce(' (' || w.instance_name || ')', '') AS x FROM writers w WHERE w.set_id = s.set_id AND "
+			    CATALOG_WRITER_TOOK_PART("w") " ORDER BY x)),"
+			    " (SELECT group_concat(x, char(30)) FROM (SELECT coalesce(w.name, 'writer {' || w.writer_id || '}') ||"
+			    "   coalesce(' (' || w.instance_name || ')', '') AS x FROM writers w WHERE w.set_id = s.set_id AND NOT "
+			    CATALOG_WRITER_TOOK_PART("w") " ORDER BY x))"
 			    " FROM sets s ORDER BY coalesce(s.created_ft, 0), s.set_id",
 			    &st);
 	if (r < 0)
@@ -311,6 +378,12 @@ static int list_sets(struct catalog *c, bool json)
 		}
 		printf("* Snapshot set ID = {%s}\n", catalog_col(st, 0));
 		text_line("Origin", catalog_col(st, 1));
+		if (strcmp(set_source(st), "captured") == 0)
+			printf("\t- Source: captured (in the repository)\n");
+		else if (set_held_in(st))
+			printf("\t- Source: a shadow copy inside a volume of captured set {%s}\n", set_held_in(st));
+		else
+			printf("\t- Source: imported (metadata documents)\n");
 		text_line("Instance", col_or_null(st, 2));
 		text_line("Machine", col_or_null(st, 3));
 		text_line("Creation time", time_words(st, 4, 5, t, sizeof(t)));
@@ -340,8 +413,8 @@ static int list_sets(struct catalog *c, bool json)
 			printf("\n");
 		}
 		printf("\t- Consistency: %s (%s)\n", catalog_col(st, 10), catalog_col(st, 11));
-		if (!col_is_null(st, 13))
-			printf("\t- Found in: a shadow copy store of a volume of set {%s}\n", catalog_col(st, 13));
+		text_names("Writers taking part", col_or_null(st, 16));
+		text_names("Writers not taking part (their data is crash-consistent only)", col_or_null(st, 17));
 		printf("\n");
 	}
 	if (r >= 0 && rc != SQLITE_DONE)
@@ -542,11 +615,11 @@ static int list_writers(struct catalog *c, bool json, const char *set)
 	int r, rc;
 
 	r = catalog_prepare(c,
-			    "SELECT w.set_id, w.writer_id, w.instance_id, w.name, w.instance_name, w.usage, w.data_source,"
+			    "SELECT w.set_id, nullif(w.writer_id, ''), CASE WHEN w.writer_id = '' THEN NULL ELSE w.instance_id END,"
+			    " w.name, w.instance_name, w.usage, w.data_source,"
 			    " w.restore_method, w.reboot_required, w.in_bcd, w.has_metadata, w.consistency,"
 			    " w.consistency_reason,"
-			    " (SELECT count(*) FROM components k WHERE k.set_id = w.set_id AND k.writer_id = w.writer_id"
-			    "  AND k.instance_id = w.instance_id AND k.selected)"
+			    " " CATALOG_WRITER_TOOK_PART("w") ", w.writer_id, w.instance_id"
 			    " FROM writers w LEFT JOIN sets s ON s.set_id = w.set_id WHERE ?1 IS NULL OR w.set_id = ?1"
 			    " ORDER BY coalesce(s.created_ft, 0), w.set_id, w.in_bcd DESC, w.name, w.writer_id",
 			    &st);
@@ -566,8 +639,8 @@ static int list_writers(struct catalog *c, bool json, const char *set)
 		n++;
 		sqlite3_reset(ks);
 		catalog_bind_text(ks, 1, catalog_col(st, 0));
-		catalog_bind_text(ks, 2, catalog_col(st, 1));
-		catalog_bind_text(ks, 3, catalog_col(st, 2));
+		catalog_bind_text(ks, 2, catalog_col(st, 14));
+		catalog_bind_text(ks, 3, catalog_col(st, 15));
 		if (json) {
 			static const struct jcol a[] = {
 				{ "set_id", 0, J_STR },         { "writer_id", 1, J_STR },
@@ -599,14 +672,18 @@ static int list_writers(struct catalog *c, bool json, const char *set)
 		}
 		printf("* Writer name: \"%s\"\n", col_is_null(st, 3) ? "(unknown: no writer metadata)" : catalog_col(st, 3));
 		printf("\t- Snapshot set: {%s}\n", catalog_col(st, 0));
-		printf("\t- Writer Id: {%s}\n", catalog_col(st, 1));
-		printf("\t- Writer Instance Id: {%s}\n", catalog_col(st, 2));
+		if (col_is_null(st, 1))
+			printf("\t- Writer Id: (unknown: named by a listing)\n");
+		else {
+			printf("\t- Writer Id: {%s}\n", catalog_col(st, 1));
+			printf("\t- Writer Instance Id: {%s}\n", catalog_col(st, 2));
+		}
 		text_line("Writer Instance Name", col_or_null(st, 4));
 		text_line("Usage type", col_or_null(st, 5));
 		text_line("Data source type", col_or_null(st, 6));
 		text_line("Restore method", col_or_null(st, 7));
-		printf("\t- Participating: %s\n", participating ? "yes (components selected in the backup components document)"
-								: "no");
+		printf("\t- Participating: %s\n", participating ? "yes (its components were selected for the backup)"
+								: "no (its data is crash-consistent only)");
 		printf("\t- Consistency: %s (%s)\n", catalog_col(st, 11), catalog_col(st, 12));
 		while (sqlite3_step(ks) == SQLITE_ROW) {
 			const char *lp = catalog_col(ks, 0);
