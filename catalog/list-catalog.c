@@ -220,7 +220,11 @@ static int jb_col_bool(struct buf *b, bool *first, const char *key, sqlite3_stmt
 	return sqlite3_column_int(st, i) ? buf_append(b, "true", 4) : buf_append(b, "false", 5);
 }
 
-/* Where a set comes from: "captured" (in the repository), "shadow-copy-in-capture", "imported". */
+/*
+ * Where a set comes from: "captured" (in the repository), a VSS shadow copy
+ * inside a captured volume ("shadow-copy-in-capture") or inside a volume image
+ * given to `catalog import` ("shadow-copy-in-image"), or "imported" (documents).
+ */
 static const char *set_source(sqlite3_stmt *st)
 {
 	const char *o = catalog_col(st, 1);
@@ -228,11 +232,11 @@ static const char *set_source(sqlite3_stmt *st)
 	if (strcmp(o, "repository") == 0)
 		return "captured";
 	if (strcmp(o, "vss-store") == 0)
-		return "shadow-copy-in-capture";
+		return sqlite3_column_int(st, 18) ? "shadow-copy-in-capture" : "shadow-copy-in-image";
 	return "imported";
 }
 
-/* The captured set that holds it: itself when captured, the set whose volume holds its VSS store. */
+/* The set that holds it: itself when captured, the set whose volume holds its VSS store. */
 static const char *set_held_in(sqlite3_stmt *st)
 {
 	if (strcmp(catalog_col(st, 1), "repository") == 0)
@@ -340,7 +344,7 @@ static int list_sets(struct catalog *c, bool json)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct buf out = BUF_INIT;
-	unsigned n = 0;
+	unsigned n = 0, n_src[3] = { 0, 0, 0 };
 	int r, rc = SQLITE_DONE;
 
 	r = catalog_prepare(c,
@@ -353,7 +357,8 @@ static int list_sets(struct catalog *c, bool json)
 			    CATALOG_WRITER_TOOK_PART("w") " ORDER BY x)),"
 			    " (SELECT group_concat(x, char(30)) FROM (SELECT coalesce(w.name, 'writer {' || w.writer_id || '}') ||"
 			    "   coalesce(' (' || w.instance_name || ')', '') AS x FROM writers w WHERE w.set_id = s.set_id AND NOT "
-			    CATALOG_WRITER_TOOK_PART("w") " ORDER BY x))"
+			    CATALOG_WRITER_TOOK_PART("w") " ORDER BY x)),"
+			    " (SELECT f.in_repository FROM sets f WHERE f.set_id = s.found_in)"
 			    " FROM sets s ORDER BY coalesce(s.created_ft, 0), s.set_id",
 			    &st);
 	if (r < 0)
@@ -365,6 +370,7 @@ static int list_sets(struct catalog *c, bool json)
 		char t[FILETIME_STRING_MAX + 64];
 
 		n++;
+		n_src[strcmp(set_source(st), "captured") == 0 ? 0 : strcmp(set_source(st), "imported") == 0 ? 2 : 1]++;
 		if (json) {
 			if (n > 1)
 				r = buf_append(&out, ",\n", 2);
@@ -380,8 +386,10 @@ static int list_sets(struct catalog *c, bool json)
 		text_line("Origin", catalog_col(st, 1));
 		if (strcmp(set_source(st), "captured") == 0)
 			printf("\t- Source: captured (in the repository)\n");
-		else if (set_held_in(st))
+		else if (strcmp(set_source(st), "shadow-copy-in-capture") == 0)
 			printf("\t- Source: a shadow copy inside a volume of captured set {%s}\n", set_held_in(st));
+		else if (set_held_in(st))
+			printf("\t- Source: a shadow copy inside a volume image imported into set {%s}\n", set_held_in(st));
 		else
 			printf("\t- Source: imported (metadata documents)\n");
 		text_line("Instance", col_or_null(st, 2));
@@ -423,8 +431,12 @@ static int list_sets(struct catalog *c, bool json)
 		r = buf_append(&out, n ? "\n]}\n" : "]}\n", n ? 4 : 3);
 		if (r >= 0)
 			fwrite(out.data, 1, out.len, stdout);
-	} else if (r >= 0)
-		printf("Number of snapshot sets listed: %u\n", n);
+	} else if (r >= 0 && n == 0)
+		printf("Number of snapshot sets listed: 0\n");
+	else if (r >= 0)
+		printf("Number of snapshot sets listed: %u (%u captured, the ones `shadowrev sets` lists; %u shadow "
+		       "copies inside captured volumes or images; %u imported from documents)\n",
+		       n, n_src[0], n_src[1], n_src[2]);
 	buf_free(&out);
 	return r;
 }
