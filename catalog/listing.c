@@ -436,21 +436,31 @@ static int writer_component(struct parser *ps, const struct val *v, struct md_wr
 /*
  * A writer block: "* Including writer "NAME":" with "+ Adding component:"
  * lines under it (verbose `create`: the writer takes part, these components
- * are selected), "* Excluding writer "NAME", ..." alone (it does not), or a
- * block whose "-" lines carry the writer and instance IDs (`list writers`:
- * the writer's description, which says nothing about taking part).
+ * are selected), "* Excluding writer "NAME", ..." alone (it does not: not
+ * kept), or a block whose "-" lines carry the writer and instance IDs (`list
+ * writers`: the writer's description, which says nothing about taking part).
  */
 static int finish_writer(struct parser *ps)
 {
 	struct sr_guid ids[2] = { { { 0 } }, { { 0 } } };
-	unsigned n_ids = 0;
+	unsigned n_ids = 0, n_comps = 0;
 	struct md_writer *w;
 	int r;
 
-	for (unsigned i = 0; i < ps->n_vals && n_ids < 2; i++)
-		if (ps->vals[i].len >= 38 && ps->vals[i].p[0] != '+' &&
-		    braced_guid_at(ps->vals[i].p + ps->vals[i].len - 38, 38, &ids[n_ids]))
+	for (unsigned i = 0; i < ps->n_vals; i++)
+		if (ps->vals[i].p[0] == '+')
+			n_comps++;
+		else if (n_ids < 2 && ps->vals[i].len >= 38 &&
+			 braced_guid_at(ps->vals[i].p + ps->vals[i].len - 38, 38, &ids[n_ids]))
 			n_ids++;
+	ps->recognized = true;
+	/*
+	 * A name alone ("* Excluding writer ...", or `list writers status`)
+	 * says nothing this catalog can keep: the writer's metadata, if any,
+	 * tells that it did not take part.
+	 */
+	if (!n_ids && !n_comps)
+		return 0;
 	if (n_ids)
 		r = md_writer_get(ps->m, &ids[0], &ids[1], NULL, &w);
 	else
@@ -472,7 +482,6 @@ static int finish_writer(struct parser *ps)
 		if (!n_ids)
 			w->in_bcd = true;
 	}
-	ps->recognized = true;
 	return 0;
 }
 
