@@ -30,6 +30,14 @@ int catalog_bind_guid(sqlite3_stmt *st, int i, const struct sr_guid *g);
 /* A column as text, "" for NULL (borrowed until the next step). */
 const char *catalog_col(sqlite3_stmt *st, int i);
 
+/*
+ * SQL: writer row t took part in its set (it prepared its data): its
+ * components were selected for the backup, in a BCD or a verbose listing.
+ */
+#define CATALOG_WRITER_TOOK_PART(t)                                                                   \
+	"(" t ".in_bcd AND EXISTS (SELECT 1 FROM components k WHERE k.set_id = " t ".set_id AND k.writer_id = " t \
+	".writer_id AND k.instance_id = " t ".instance_id AND k.selected))"
+
 /* Derive the consistency of a set (and its writers) from everything the catalog holds. */
 int catalog_refresh_set(struct catalog *c, const struct sr_guid *set);
 /* Empty every table (rebuild). */

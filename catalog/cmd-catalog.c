@@ -107,11 +107,41 @@ static void job_free(struct import_job *j)
 	volset_free(j->vs);
 }
 
-/* Read and parse everything first: one bad input and nothing is imported. */
+/* What one input added to m, in words: "diskshadow .cab: 1 set, 1 shadow copy, 11 writers". */
+static void describe_input(const struct md *before, const struct md *m, char *buf, size_t size)
+{
+	static const struct {
+		enum md_doc_kind k;
+		const char *name;
+	} kinds[] = {
+		{ MD_DOC_CAB, "diskshadow .cab" },      { MD_DOC_ZIP, "VMware vss-manifest zip" },
+		{ MD_DOC_BCD, "backup components document" }, { MD_DOC_WM, "writer metadata" },
+		{ MD_DOC_MANIFEST, "diskshadow cab manifest" }, { MD_DOC_LISTING, "diskshadow or vssadmin listing" },
+	};
+	const char *kind = "document";
+	size_t n;
+
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (m->n_docs[kinds[i].k] > before->n_docs[kinds[i].k]) {
+			kind = kinds[i].name;
+			break;
+		}
+	n = (size_t)snprintf(buf, size, "%s: %zu set(s), %zu shadow copies, %zu writer(s), %zu storage association(s)",
+			     kind, m->sets.n - before->sets.n, m->shadows.n - before->shadows.n,
+			     m->writers.n - before->writers.n, m->storage.n - before->storage.n);
+	(void)n;
+}
+
+/*
+ * Read and parse everything first: one bad input and nothing is imported. A
+ * file no parser understands (-EMEDIUMTYPE) does not stop the others from
+ * being read, so that the error can say what was understood and what not.
+ */
 static int job_load(struct import_job *j, char *const *paths, size_t n)
 {
 	VEC(char *) images = { 0 };
-	int r = 0;
+	struct buf understood = BUF_INIT, not_understood = BUF_INIT;
+	int r = 0, first_unknown = 0;
 
 	md_init(&j->m);
 	j->in = calloc(n ? n : 1, sizeof(*j->in));
@@ -119,25 +149,48 @@ static int job_load(struct import_job *j, char *const *paths, size_t n)
 		return -ENOMEM;
 	j->n = n;
 	for (size_t i = 0; r >= 0 && i < n; i++) {
+		struct md before;
+		char what[200];
+
 		r = read_input(paths[i], &j->in[i]);
 		if (r < 0)
 			break;
 		if (j->in[i].image) {
 			r = vec_push(&images, (char *)paths[i]);
 			j->n_images++;
+			if (r >= 0)
+				r = buf_printf(&understood, "%s'%s' (a volume image)", understood.len ? ", " : "", paths[i]);
 			continue;
 		}
+		/* only the counts are read from before: no pointer into it is kept */
+		before = j->m;
 		r = md_parse_document(&j->m, paths[i], j->in[i].data, j->in[i].len);
+		j->n_docs++;
+		if (r == -EMEDIUMTYPE) {
+			if (!first_unknown)
+				first_unknown = r;
+			r = buf_printf(&not_understood, "%s'%s' (%s)", not_understood.len ? ", " : "", paths[i],
+				       sr_errmsg(-EMEDIUMTYPE));
+			sr_errclear();
+			continue;
+		}
 		if (r < 0) {
 			char detail[512];
 			snprintf(detail, sizeof(detail), "%s", sr_errmsg(r));
 			r = sr_fail(r, "'%s': %s", paths[i], detail);
+			break;
 		}
-		j->n_docs++;
+		describe_input(&before, &j->m, what, sizeof(what));
+		r = buf_printf(&understood, "%s'%s' (%s)", understood.len ? ", " : "", paths[i], what);
 	}
+	if (r >= 0 && first_unknown)
+		r = sr_fail(first_unknown, "not understood, nothing imported: %s; understood: %s",
+			    (const char *)not_understood.data, understood.len ? (const char *)understood.data : "nothing");
 	if (r >= 0 && images.n)
 		r = volset_open(images.v, images.n, &j->vs);
 	free(images.v);
+	buf_free(&understood);
+	buf_free(&not_understood);
 	return r;
 }
 
@@ -249,11 +302,75 @@ int catalog_cli_open(const char *repo_opt, const char *pass_file, struct catalog
 
 enum { OPT_REPO = OPT_FIRST_VERB_OPTION, OPT_PASSFILE };
 
+/*
+ * The sets the documents (and images) name, against text: when the catalog
+ * knows no set of that prefix (ret != NULL), the one set of the documents it
+ * names; when the catalog knows one (known != NULL), no other set of the
+ * documents may match it too.
+ */
+static int doc_set_match(const struct import_job *j, const char *text, const struct sr_guid *known,
+			 struct sr_guid *ret)
+{
+	VEC(struct sr_guid) ids = { 0 };
+	char a[GUID_STRING_MAX], b[GUID_STRING_MAX];
+	int r = 0;
+
+	if (!known && !ret)
+		return 0;
+#define ADD_ID(g)                                                                     \
+	do {                                                                          \
+		bool seen_ = known && guid_equal(known, (g));                         \
+		for (size_t k_ = 0; !seen_ && k_ < ids.n; k_++)                       \
+			seen_ = guid_equal(&ids.v[k_], (g));                          \
+		if (!seen_ && r >= 0)                                                 \
+			r = vec_push(&ids, *(g));                                     \
+	} while (0)
+	for (size_t i = 0; i < j->m.sets.n; i++)
+		ADD_ID(&j->m.sets.v[i].id);
+	for (size_t i = 0; i < j->m.shadows.n; i++)
+		if (j->m.shadows.v[i].has_set)
+			ADD_ID(&j->m.shadows.v[i].set_id);
+	for (size_t i = 0; j->vs && i < j->vs->n; i++)
+		for (unsigned k = 0; k < vss_volume_store_count(j->vs->vols[i].vss); k++) {
+			const struct vss_store_info *s = vss_volume_store(j->vs->vols[i].vss, k);
+			if (s->has_data)
+				ADD_ID(&s->set_id);
+		}
+#undef ADD_ID
+	if (r < 0)
+		goto out;
+	r = guid_match(text, ids.v, ids.n, sizeof(struct sr_guid));
+	if (known) {
+		if (r >= 0)
+			r = sr_fail(-ENOTUNIQ, "'%s' is the prefix of more than one set, {%s} in the catalog and {%s} in "
+					       "the documents: give more digits", text, guid_format(known, a),
+				    guid_format(&ids.v[r], b));
+		else
+			r = 0;
+	} else if (r == -ENOENT)
+		r = sr_fail(-ENOENT, "no set '%s' in the catalog, and the documents name none of that prefix (a BCD, "
+				     "a diskshadow .cab or a listing names its set; writer metadata does not)", text);
+	else if (r == -ENOTUNIQ)
+		r = sr_fail(-ENOTUNIQ, "'%s' is the prefix of more than one set the documents name: give more digits",
+			    text);
+	else if (r == -EINVAL)
+		r = sr_fail(-EINVAL, "'%s' is not a set ID or a prefix of one (at least %d hex digits)", text,
+			    GUID_PREFIX_MIN);
+	else if (r >= 0) {
+		*ret = ids.v[r];
+		r = 0;
+	}
+out:
+	free(ids.v);
+	return r;
+}
+
 static int import_verb(struct cli_common *cc, const char *repo_opt, const char *pass_file, char **args, int n)
 {
 	struct import_job j = { 0 };
 	struct catalog *c = NULL;
 	char g[GUID_STRING_MAX];
+	bool by_prefix = false;
 	int r, ex;
 
 	if (n < 1)
@@ -266,8 +383,10 @@ static int import_verb(struct cli_common *cc, const char *repo_opt, const char *
 	r = catalog_set_find(c, args[0], &j.set);
 	if (r >= 0)
 		j.set_known = true;
-	else if (r == -ENOENT && guid_parse(args[0], &j.set) >= 0) {
+	else if (r == -ENOENT) {
+		/* a whole ID, or the prefix of the set the documents name (resolved once they are read) */
 		sr_errclear();
+		by_prefix = guid_parse(args[0], &j.set) < 0;
 		j.set_known = false;
 	} else {
 		catalog_free(c);
@@ -276,6 +395,11 @@ static int import_verb(struct cli_common *cc, const char *repo_opt, const char *
 	r = job_load(&j, args + 1, (size_t)(n - 1));
 	if (r < 0) {
 		ex = sr_error(r, "cannot import");
+		goto out;
+	}
+	r = doc_set_match(&j, args[0], j.set_known ? &j.set : NULL, by_prefix ? &j.set : NULL);
+	if (r < 0) {
+		ex = sr_error(r, "cannot import into set '%s'", args[0]);
 		goto out;
 	}
 	if (md_is_empty(&j.m) && !j.vs) {

@@ -642,13 +642,81 @@ static int import_doc_shadow(struct catalog *c, struct stmts *s, const struct md
 	return catalog_step_done(c, s->volume, "cannot add a volume");
 }
 
+/*
+ * A writer a listing names without IDs is kept with writer_id '' and its name
+ * as instance_id, until a document with its IDs comes: then its row joins
+ * that writer's (what the listing said about taking part is kept).
+ */
+static int writer_named_row(struct catalog *c, const struct md_writer *w, char *ret_wid, char *ret_iid)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	r = catalog_prepare(c, "SELECT writer_id, instance_id FROM writers WHERE set_id = ?1 AND writer_id <> ''"
+			       " AND name = ?2 ORDER BY writer_id, instance_id LIMIT 1", &st);
+	if (r < 0)
+		return r;
+	catalog_bind_guid(st, 1, &w->set_id);
+	catalog_bind_text(st, 2, w->name);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(ret_wid, GUID_STRING_MAX, "%s", catalog_col(st, 0));
+		snprintf(ret_iid, GUID_STRING_MAX, "%s", catalog_col(st, 1));
+		return 1;
+	}
+	return rc == SQLITE_DONE ? 0 : catalog_sqlite_error(c, rc, "cannot look up a writer");
+}
+
+static int writer_adopt_named(struct catalog *c, const struct md_writer *w)
+{
+	static const char *const sql[] = {
+		"UPDATE writers SET in_bcd = max(in_bcd, (SELECT in_bcd FROM writers WHERE set_id = ?1 AND writer_id = ''"
+		" AND instance_id = ?4)) WHERE set_id = ?1 AND writer_id = ?2 AND instance_id = ?3"
+		" AND EXISTS (SELECT 1 FROM writers WHERE set_id = ?1 AND writer_id = '' AND instance_id = ?4)",
+		"UPDATE components SET selected = 1 WHERE set_id = ?1 AND writer_id = ?2 AND instance_id = ?3 AND"
+		" (logical_path, name) IN (SELECT logical_path, name FROM components WHERE set_id = ?1 AND writer_id = ''"
+		" AND instance_id = ?4 AND selected)",
+		"UPDATE OR IGNORE components SET writer_id = ?2, instance_id = ?3 WHERE set_id = ?1 AND writer_id = ''"
+		" AND instance_id = ?4",
+		"DELETE FROM components WHERE set_id = ?1 AND writer_id = '' AND instance_id = ?4",
+		"DELETE FROM writers WHERE set_id = ?1 AND writer_id = '' AND instance_id = ?4",
+	};
+	int r = 0;
+
+	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(sql); i++) {
+		_cleanup_stmt_ sqlite3_stmt *st = NULL;
+		r = catalog_prepare(c, sql[i], &st);
+		if (r < 0)
+			break;
+		catalog_bind_guid(st, 1, &w->set_id);
+		catalog_bind_guid(st, 2, &w->writer_id);
+		catalog_bind_guid(st, 3, &w->instance_id);
+		catalog_bind_text(st, 4, w->name);
+		r = catalog_step_done(c, st, "cannot merge a writer named by a listing");
+	}
+	return r;
+}
+
 static int import_writer(struct catalog *c, struct stmts *s, const struct md_writer *w)
 {
+	char wid[GUID_STRING_MAX] = "", iid[GUID_STRING_MAX] = "";
 	int r;
 
+	if (w->named_only) {
+		if (!w->name)
+			return 0;
+		r = writer_named_row(c, w, wid, iid);
+		if (r < 0)
+			return r;
+	}
 	catalog_bind_guid(s->writer, 1, &w->set_id);
-	catalog_bind_guid(s->writer, 2, &w->writer_id);
-	catalog_bind_guid(s->writer, 3, &w->instance_id);
+	if (w->named_only) {
+		catalog_bind_text(s->writer, 2, wid);
+		catalog_bind_text(s->writer, 3, wid[0] ? iid : w->name);
+	} else {
+		catalog_bind_guid(s->writer, 2, &w->writer_id);
+		catalog_bind_guid(s->writer, 3, &w->instance_id);
+	}
 	catalog_bind_text(s->writer, 4, w->name);
 	catalog_bind_text(s->writer, 5, w->instance_name);
 	catalog_bind_text(s->writer, 6, w->usage);
@@ -661,8 +729,13 @@ static int import_writer(struct catalog *c, struct stmts *s, const struct md_wri
 	for (size_t i = 0; r >= 0 && i < w->comps.n; i++) {
 		const struct md_component *k = &w->comps.v[i];
 		catalog_bind_guid(s->comp, 1, &w->set_id);
-		catalog_bind_guid(s->comp, 2, &w->writer_id);
-		catalog_bind_guid(s->comp, 3, &w->instance_id);
+		if (w->named_only) {
+			catalog_bind_text(s->comp, 2, wid);
+			catalog_bind_text(s->comp, 3, wid[0] ? iid : w->name);
+		} else {
+			catalog_bind_guid(s->comp, 2, &w->writer_id);
+			catalog_bind_guid(s->comp, 3, &w->instance_id);
+		}
 		catalog_bind_text(s->comp, 4, k->logical_path ? k->logical_path : "");
 		catalog_bind_text(s->comp, 5, k->name);
 		catalog_bind_text(s->comp, 6, k->caption);
@@ -670,6 +743,8 @@ static int import_writer(struct catalog *c, struct stmts *s, const struct md_wri
 		sqlite3_bind_int(s->comp, 8, k->selected);
 		r = catalog_step_done(c, s->comp, "cannot add a component");
 	}
+	if (r >= 0 && !w->named_only && w->name)
+		r = writer_adopt_named(c, w);
 	return r;
 }
 
@@ -912,7 +987,7 @@ static int add_reason(struct buf *b, const char *text)
 
 int catalog_refresh_set(struct catalog *c, const struct sr_guid *set)
 {
-	_cleanup_stmt_ sqlite3_stmt *ev = NULL, *sh = NULL, *wr = NULL, *up = NULL, *upw = NULL;
+	_cleanup_stmt_ sqlite3_stmt *ev = NULL, *sh = NULL, *wr = NULL, *up = NULL, *upw = NULL, *upn = NULL;
 	struct buf strong_fs = BUF_INIT, app = BUF_INIT, weak_fs = BUF_INIT, reason = BUF_INIT;
 	enum md_level level;
 	char repo_level[32] = "";
@@ -1007,17 +1082,18 @@ int catalog_refresh_set(struct catalog *c, const struct sr_guid *set)
 	r = catalog_step_done(c, up, "cannot record a consistency level");
 	if (r < 0)
 		goto out;
-	/* per writer: only a writer whose components the BCD selected prepared its data */
+	/*
+	 * Per writer: only a writer whose components were selected for the backup
+	 * (in the BCD, or in diskshadow's verbose listing) prepared its data; the
+	 * data of the others is in the set as it was on disk, crash-consistent.
+	 */
 	r = catalog_prepare(c,
 			    "UPDATE writers SET"
-			    " consistency = CASE WHEN in_bcd AND EXISTS (SELECT 1 FROM components k WHERE k.set_id ="
-			    "   writers.set_id AND k.writer_id = writers.writer_id AND k.instance_id = writers.instance_id"
-			    "   AND k.selected) THEN ?2 ELSE 'crash-consistent' END,"
-			    " consistency_reason = CASE WHEN in_bcd AND EXISTS (SELECT 1 FROM components k WHERE k.set_id ="
-			    "   writers.set_id AND k.writer_id = writers.writer_id AND k.instance_id = writers.instance_id"
-			    "   AND k.selected) THEN ?3"
-			    "   ELSE 'none of its components is selected in the backup components document: the writer"
-			    " did not prepare its data' END"
+			    " consistency = CASE WHEN " CATALOG_WRITER_TOOK_PART("writers") " THEN ?2 ELSE 'crash-consistent' END,"
+			    " consistency_reason = CASE WHEN " CATALOG_WRITER_TOOK_PART("writers") " THEN ?3"
+			    "   ELSE 'it did not take part in the set, none of its components was selected for the backup: the"
+			    " data of ' || coalesce(name, 'writer {' || writer_id || '}') ||"
+			    "   coalesce(' (' || instance_name || ')', '') || ' is crash-consistent only' END"
 			    " WHERE set_id = ?1",
 			    &upw);
 	if (r < 0)
@@ -1025,9 +1101,27 @@ int catalog_refresh_set(struct catalog *c, const struct sr_guid *set)
 	catalog_bind_guid(upw, 1, set);
 	catalog_bind_text(upw, 2, md_level_name(level == MD_LEVEL_APP ? MD_LEVEL_APP : level));
 	catalog_bind_text(upw, 3,
-			  level == MD_LEVEL_APP ? "its components are selected in the backup components document"
-						: "its components are selected, but the set is not application-consistent");
+			  level == MD_LEVEL_APP ? "it took part in the set: its components were selected for the backup"
+						: "it took part (its components were selected), but the set is not "
+						  "application-consistent");
 	r = catalog_step_done(c, upw, "cannot record writer consistency");
+	if (r < 0)
+		goto out;
+	/* the set's reason names the writers that did not take part: their applications' data is not consistent */
+	r = catalog_prepare(c,
+			    "UPDATE sets SET consistency_reason = consistency_reason || '; ' ||"
+			    " (SELECT count(*) FROM writers w WHERE w.set_id = ?1 AND NOT " CATALOG_WRITER_TOOK_PART("w") ")"
+			    " || ' writer(s) did not take part, their data is crash-consistent only: ' ||"
+			    " (SELECT group_concat(x, ', ') FROM (SELECT coalesce(w.name, 'writer {' || w.writer_id || '}') ||"
+			    "   coalesce(' (' || w.instance_name || ')', '') AS x FROM writers w WHERE w.set_id = ?1 AND NOT "
+			    CATALOG_WRITER_TOOK_PART("w") " ORDER BY x))"
+			    " WHERE set_id = ?1 AND EXISTS (SELECT 1 FROM writers w WHERE w.set_id = ?1 AND NOT "
+			    CATALOG_WRITER_TOOK_PART("w") ")",
+			    &upn);
+	if (r < 0)
+		goto out;
+	catalog_bind_guid(upn, 1, set);
+	r = catalog_step_done(c, upn, "cannot record writer consistency");
 out:
 	buf_free(&strong_fs);
 	buf_free(&app);

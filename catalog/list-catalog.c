@@ -112,165 +112,109 @@ static const char *time_words(sqlite3_stmt *st, int ft, int text, char *buf, siz
 
 
 /*
- * `list sets --json` writes one compact object per set into a buffer: at
- * 10,000 sets the general JSON writer's per-character stdio calls cost more
- * than the query. Printable ASCII strings are escaped here; the others go
- * through the JSON
- * writer (so invalid UTF-8 still becomes U+FFFD).
+ * Where a set comes from: "captured" (in the repository), a VSS shadow copy
+ * inside a captured volume ("shadow-copy-in-capture") or inside a volume image
+ * given to `catalog import` ("shadow-copy-in-image"), or "imported" (documents).
  */
-static int jb_str(struct buf *b, const char *s, size_t n)
+static const char *set_source(sqlite3_stmt *st)
 {
-	bool plain = true;
-	int r;
+	const char *o = catalog_col(st, 1);
 
-	for (size_t i = 0; i < n && plain; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		plain = ch >= 0x20 && ch < 0x7f;
+	if (strcmp(o, "repository") == 0)
+		return "captured";
+	if (strcmp(o, "vss-store") == 0)
+		return sqlite3_column_int(st, 18) ? "shadow-copy-in-capture" : "shadow-copy-in-image";
+	return "imported";
+}
+
+/* The set that holds it: itself when captured, the set whose volume holds its VSS store. */
+static const char *set_held_in(sqlite3_stmt *st)
+{
+	if (strcmp(catalog_col(st, 1), "repository") == 0)
+		return catalog_col(st, 0);
+	return col_or_null(st, 13);
+}
+
+/* A list of names separated by char(30) as a JSON array ([] for NULL). */
+static void json_names(struct json *j, const char *key, const char *list)
+{
+	json_key(j, key);
+	json_arr_begin(j);
+	for (const char *p = list; p && *p;) {
+		const char *e = strchr(p, 30);
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		json_strn(j, p, len);
+		p += len + (e ? 1 : 0);
 	}
-	if (plain) {
-		r = buf_reserve(b, 2 * n + 2);
-		if (r < 0)
-			return r;
-		b->data[b->len++] = '"';
-		for (size_t i = 0; i < n; i++) {
-			if (s[i] == '"' || s[i] == '\\')
-				b->data[b->len++] = '\\';
-			b->data[b->len++] = (uint8_t)s[i];
-		}
-		b->data[b->len++] = '"';
-		b->data[b->len] = 0;
-		return 0;
-	} else {
-		char *mem = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&mem, &len);
-		struct json j;
+	json_arr_end(j);
+}
 
-		if (!f)
-			return -ENOMEM;
-		json_init(&j, f, false);
-		json_strn(&j, s, n);
-		fclose(f);
-		r = mem ? buf_append(b, mem, len) : -ENOMEM;
-		free(mem);
-		return r;
+static void text_names(const char *label, const char *list)
+{
+	if (!list)
+		return;
+	printf("\t- %s: ", label);
+	for (const char *p = list; *p;) {
+		const char *e = strchr(p, 30);
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		printf("%s%.*s", p != list ? ", " : "", (int)len, p);
+		p += len + (e ? 1 : 0);
 	}
+	printf("\n");
 }
 
-static int jb_key(struct buf *b, bool *first, const char *key)
+/* One set as a compact JSON object (`list sets --json` prints one per line). */
+static void json_set(struct json *j, sqlite3_stmt *st)
 {
-	size_t n = strlen(key);
-	int r = buf_reserve(b, n + 4);
-
-	if (r < 0)
-		return r;
-	if (!*first)
-		b->data[b->len++] = ',';
-	b->data[b->len++] = '"';
-	memcpy(b->data + b->len, key, n);
-	b->len += n;
-	b->data[b->len++] = '"';
-	b->data[b->len++] = ':';
-	b->data[b->len] = 0;
-	*first = false;
-	return 0;
-}
-
-static int jb_int(struct buf *b, long long v)
-{
-	char t[24];
-	size_t i = sizeof(t);
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-
-	do
-		t[--i] = (char)('0' + u % 10);
-	while (u /= 10);
-	if (v < 0)
-		t[--i] = '-';
-	return buf_append(b, t + i, sizeof(t) - i);
-}
-
-static int jb_col_str(struct buf *b, bool *first, const char *key, sqlite3_stmt *st, int i)
-{
-	int r = jb_key(b, first, key);
-	if (r < 0)
-		return r;
-	if (col_is_null(st, i))
-		return buf_append(b, "null", 4);
-	return jb_str(b, (const char *)sqlite3_column_text(st, i), (size_t)sqlite3_column_bytes(st, i));
-}
-
-static int jb_col_int(struct buf *b, bool *first, const char *key, sqlite3_stmt *st, int i)
-{
-	int r = jb_key(b, first, key);
-	if (r < 0)
-		return r;
-	if (col_is_null(st, i))
-		return buf_append(b, "null", 4);
-	return jb_int(b, (long long)sqlite3_column_int64(st, i));
-}
-
-static int jb_col_bool(struct buf *b, bool *first, const char *key, sqlite3_stmt *st, int i)
-{
-	int r = jb_key(b, first, key);
-	if (r < 0)
-		return r;
-	if (col_is_null(st, i))
-		return buf_append(b, "null", 4);
-	return sqlite3_column_int(st, i) ? buf_append(b, "true", 4) : buf_append(b, "false", 5);
-}
-
-static int jb_set(struct buf *b, sqlite3_stmt *st)
-{
+	static const struct jcol a[] = {
+		{ "instance", 2, J_STR },         { "machine", 3, J_STR },
+		{ "creation_time", 4, J_TIME },   { "creation_filetime", 4, J_INT },
+		{ "creation_time_text", 5, J_STR }, { "backup_type", 6, J_STR },
+		{ "context", 7, J_INT },          { "bootable_system_state", 8, J_BOOL },
+		{ "shadow_count_at_creation", 9, J_INT }, { "shadows", 14, J_INT },
+		{ "consistency", 10, J_STR },     { "consistency_reason", 11, J_STR },
+	}, b[] = {
+		{ "in_repository", 12, J_BOOL }, { "found_in", 13, J_STR },
+	};
 	const char *vols = col_or_null(st, 15);
-	char t[FILETIME_STRING_MAX];
-	bool first = true;
-	int r;
 
-	r = buf_putc(b, '{');
-	r = r < 0 ? r : jb_col_str(b, &first, "set_id", st, 0);
-	r = r < 0 ? r : jb_col_str(b, &first, "origin", st, 1);
-	r = r < 0 ? r : jb_col_str(b, &first, "instance", st, 2);
-	r = r < 0 ? r : jb_col_str(b, &first, "machine", st, 3);
-	r = r < 0 ? r : jb_key(b, &first, "creation_time");
-	if (r >= 0 && col_is_null(st, 4))
-		r = buf_append(b, "null", 4);
-	else if (r >= 0)
-		r = buf_printf(b, "\"%s\"", filetime_format((uint64_t)sqlite3_column_int64(st, 4), t, sizeof(t)));
-	r = r < 0 ? r : jb_col_int(b, &first, "creation_filetime", st, 4);
-	r = r < 0 ? r : jb_col_str(b, &first, "creation_time_text", st, 5);
-	r = r < 0 ? r : jb_col_str(b, &first, "backup_type", st, 6);
-	r = r < 0 ? r : jb_col_int(b, &first, "context", st, 7);
-	r = r < 0 ? r : jb_col_bool(b, &first, "bootable_system_state", st, 8);
-	r = r < 0 ? r : jb_col_int(b, &first, "shadow_count_at_creation", st, 9);
-	r = r < 0 ? r : jb_col_int(b, &first, "shadows", st, 14);
-	r = r < 0 ? r : jb_col_str(b, &first, "consistency", st, 10);
-	r = r < 0 ? r : jb_col_str(b, &first, "consistency_reason", st, 11);
-	r = r < 0 ? r : jb_col_bool(b, &first, "in_repository", st, 12);
-	r = r < 0 ? r : jb_col_str(b, &first, "found_in", st, 13);
-	r = r < 0 ? r : jb_key(b, &first, "volumes");
-	r = r < 0 ? r : buf_putc(b, '[');
-	for (const char *p = vols, *sep = ""; r >= 0 && p && *p; sep = ",") {
+	json_obj_begin(j);
+	jstr_col(j, "set_id", st, 0);
+	jstr_col(j, "origin", st, 1);
+	json_kstr(j, "source", set_source(st));
+	json_kstr(j, "held_in", set_held_in(st));
+	json_cols(j, st, a, ARRAY_SIZE(a));
+	json_names(j, "writers_taking_part", col_or_null(st, 16));
+	json_names(j, "writers_not_taking_part", col_or_null(st, 17));
+	json_cols(j, st, b, ARRAY_SIZE(b));
+	json_key(j, "volumes");
+	json_arr_begin(j);
+	for (const char *p = vols; p && *p;) {
 		const char *end = strchr(p, 30), *f1, *f2;
 		size_t len = end ? (size_t)(end - p) : strlen(p);
 
 		f1 = memchr(p, 31, len);
 		f2 = f1 ? memchr(f1 + 1, 31, len - (size_t)(f1 + 1 - p)) : NULL;
-		r = buf_append(b, sep, strlen(sep));
-		r = r < 0 ? r : buf_putc(b, '{');
-		if (r >= 0 && f1 && f2) {
-			r = buf_append(b, "\"drive\":", 8);
-			r = r < 0 ? r : f1 > p ? jb_str(b, p, (size_t)(f1 - p)) : buf_append(b, "null", 4);
-			r = r < 0 ? r : buf_append(b, ",\"guid_path\":", 13);
-			r = r < 0 ? r : f2 > f1 + 1 ? jb_str(b, f1 + 1, (size_t)(f2 - f1 - 1)) : buf_append(b, "null", 4);
-			r = r < 0 ? r : buf_append(b, ",\"name\":", 8);
-			r = r < 0 ? r : jb_str(b, f2 + 1, len - (size_t)(f2 + 1 - p));
+		json_obj_begin(j);
+		if (f1 && f2) {
+			json_key(j, "drive");
+			if (f1 > p)
+				json_strn(j, p, (size_t)(f1 - p));
+			else
+				json_null(j);
+			json_key(j, "guid_path");
+			if (f2 > f1 + 1)
+				json_strn(j, f1 + 1, (size_t)(f2 - f1 - 1));
+			else
+				json_null(j);
+			json_key(j, "name");
+			json_strn(j, f2 + 1, len - (size_t)(f2 + 1 - p));
 		}
-		r = r < 0 ? r : buf_putc(b, '}');
+		json_obj_end(j);
 		p = end ? end + 1 : p + len;
 	}
-	r = r < 0 ? r : buf_append(b, "]}", 2);
-	return r;
+	json_arr_end(j);
+	json_obj_end(j);
 }
 
 /* ---- sets ---- */
@@ -278,39 +222,53 @@ static int jb_set(struct buf *b, sqlite3_stmt *st)
 static int list_sets(struct catalog *c, bool json)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	struct buf out = BUF_INIT;
-	unsigned n = 0;
+	unsigned n = 0, n_src[3] = { 0, 0, 0 };
 	int r, rc = SQLITE_DONE;
 
 	r = catalog_prepare(c,
 			    "SELECT s.set_id, s.origin, s.instance, s.machine, s.created_ft, s.created_text, s.backup_type,"
 			    " s.context, s.bootable, s.shadow_count, s.consistency, s.consistency_reason, s.in_repository,"
 			    " s.found_in,"
-			    " s.n_shadows, s.volume_list"
+			    " s.n_shadows, s.volume_list,"
+			    " (SELECT group_concat(x, char(30)) FROM (SELECT coalesce(w.name, 'writer {' || w.writer_id || '}') ||"
+			    "   coalesce(' (' || w.instance_name || ')', '') AS x FROM writers w WHERE w.set_id = s.set_id AND "
+			    CATALOG_WRITER_TOOK_PART("w") " ORDER BY x)),"
+			    " (SELECT group_concat(x, char(30)) FROM (SELECT coalesce(w.name, 'writer {' || w.writer_id || '}') ||"
+			    "   coalesce(' (' || w.instance_name || ')', '') AS x FROM writers w WHERE w.set_id = s.set_id AND NOT "
+			    CATALOG_WRITER_TOOK_PART("w") " ORDER BY x)),"
+			    " (SELECT f.in_repository FROM sets f WHERE f.set_id = s.found_in)"
 			    " FROM sets s ORDER BY coalesce(s.created_ft, 0), s.set_id",
 			    &st);
 	if (r < 0)
 		return r;
 	if (json)
-		r = buf_printf(&out, "{\"sets\": [\n");
+		fputs("{\"sets\": [\n", stdout);
 	while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *vols = col_or_null(st, 15);
 		char t[FILETIME_STRING_MAX + 64];
 
 		n++;
+		n_src[strcmp(set_source(st), "captured") == 0 ? 0 : strcmp(set_source(st), "imported") == 0 ? 2 : 1]++;
 		if (json) {
+			struct json j;
+
+			/* one compact object per line: a file of 10,000 sets stays readable with grep */
 			if (n > 1)
-				r = buf_append(&out, ",\n", 2);
-			if (r >= 0)
-				r = jb_set(&out, st);
-			if (r >= 0 && out.len > (1u << 20)) {
-				fwrite(out.data, 1, out.len, stdout);
-				out.len = 0;
-			}
+				fputs(",\n", stdout);
+			json_init(&j, stdout, false);
+			json_set(&j, st);
 			continue;
 		}
 		printf("* Snapshot set ID = {%s}\n", catalog_col(st, 0));
 		text_line("Origin", catalog_col(st, 1));
+		if (strcmp(set_source(st), "captured") == 0)
+			printf("\t- Source: captured (in the repository)\n");
+		else if (strcmp(set_source(st), "shadow-copy-in-capture") == 0)
+			printf("\t- Source: a shadow copy inside a volume of captured set {%s}\n", set_held_in(st));
+		else if (set_held_in(st))
+			printf("\t- Source: a shadow copy inside a volume image imported into set {%s}\n", set_held_in(st));
+		else
+			printf("\t- Source: imported (metadata documents)\n");
 		text_line("Instance", col_or_null(st, 2));
 		text_line("Machine", col_or_null(st, 3));
 		text_line("Creation time", time_words(st, 4, 5, t, sizeof(t)));
@@ -340,19 +298,21 @@ static int list_sets(struct catalog *c, bool json)
 			printf("\n");
 		}
 		printf("\t- Consistency: %s (%s)\n", catalog_col(st, 10), catalog_col(st, 11));
-		if (!col_is_null(st, 13))
-			printf("\t- Found in: a shadow copy store of a volume of set {%s}\n", catalog_col(st, 13));
+		text_names("Writers taking part", col_or_null(st, 16));
+		text_names("Writers not taking part (their data is crash-consistent only)", col_or_null(st, 17));
 		printf("\n");
 	}
 	if (r >= 0 && rc != SQLITE_DONE)
 		r = catalog_sqlite_error(c, rc, "cannot list sets");
 	if (r >= 0 && json) {
-		r = buf_append(&out, n ? "\n]}\n" : "]}\n", n ? 4 : 3);
-		if (r >= 0)
-			fwrite(out.data, 1, out.len, stdout);
-	} else if (r >= 0)
-		printf("Number of snapshot sets listed: %u\n", n);
-	buf_free(&out);
+		fputs(n ? "\n]}\n" : "]}\n", stdout);
+		fflush(stdout);
+	} else if (r >= 0 && n == 0)
+		printf("Number of snapshot sets listed: 0\n");
+	else if (r >= 0)
+		printf("Number of snapshot sets listed: %u (%u captured, the ones `shadowrev sets` lists; %u shadow "
+		       "copies inside captured volumes or images; %u imported from documents)\n",
+		       n, n_src[0], n_src[1], n_src[2]);
 	return r;
 }
 
@@ -542,11 +502,11 @@ static int list_writers(struct catalog *c, bool json, const char *set)
 	int r, rc;
 
 	r = catalog_prepare(c,
-			    "SELECT w.set_id, w.writer_id, w.instance_id, w.name, w.instance_name, w.usage, w.data_source,"
+			    "SELECT w.set_id, nullif(w.writer_id, ''), CASE WHEN w.writer_id = '' THEN NULL ELSE w.instance_id END,"
+			    " w.name, w.instance_name, w.usage, w.data_source,"
 			    " w.restore_method, w.reboot_required, w.in_bcd, w.has_metadata, w.consistency,"
 			    " w.consistency_reason,"
-			    " (SELECT count(*) FROM components k WHERE k.set_id = w.set_id AND k.writer_id = w.writer_id"
-			    "  AND k.instance_id = w.instance_id AND k.selected)"
+			    " " CATALOG_WRITER_TOOK_PART("w") ", w.writer_id, w.instance_id"
 			    " FROM writers w LEFT JOIN sets s ON s.set_id = w.set_id WHERE ?1 IS NULL OR w.set_id = ?1"
 			    " ORDER BY coalesce(s.created_ft, 0), w.set_id, w.in_bcd DESC, w.name, w.writer_id",
 			    &st);
@@ -566,8 +526,8 @@ static int list_writers(struct catalog *c, bool json, const char *set)
 		n++;
 		sqlite3_reset(ks);
 		catalog_bind_text(ks, 1, catalog_col(st, 0));
-		catalog_bind_text(ks, 2, catalog_col(st, 1));
-		catalog_bind_text(ks, 3, catalog_col(st, 2));
+		catalog_bind_text(ks, 2, catalog_col(st, 14));
+		catalog_bind_text(ks, 3, catalog_col(st, 15));
 		if (json) {
 			static const struct jcol a[] = {
 				{ "set_id", 0, J_STR },         { "writer_id", 1, J_STR },
@@ -599,14 +559,18 @@ static int list_writers(struct catalog *c, bool json, const char *set)
 		}
 		printf("* Writer name: \"%s\"\n", col_is_null(st, 3) ? "(unknown: no writer metadata)" : catalog_col(st, 3));
 		printf("\t- Snapshot set: {%s}\n", catalog_col(st, 0));
-		printf("\t- Writer Id: {%s}\n", catalog_col(st, 1));
-		printf("\t- Writer Instance Id: {%s}\n", catalog_col(st, 2));
+		if (col_is_null(st, 1))
+			printf("\t- Writer Id: (unknown: named by a listing)\n");
+		else {
+			printf("\t- Writer Id: {%s}\n", catalog_col(st, 1));
+			printf("\t- Writer Instance Id: {%s}\n", catalog_col(st, 2));
+		}
 		text_line("Writer Instance Name", col_or_null(st, 4));
 		text_line("Usage type", col_or_null(st, 5));
 		text_line("Data source type", col_or_null(st, 6));
 		text_line("Restore method", col_or_null(st, 7));
-		printf("\t- Participating: %s\n", participating ? "yes (components selected in the backup components document)"
-								: "no");
+		printf("\t- Participating: %s\n", participating ? "yes (its components were selected for the backup)"
+								: "no (its data is crash-consistent only)");
 		printf("\t- Consistency: %s (%s)\n", catalog_col(st, 11), catalog_col(st, 12));
 		while (sqlite3_step(ks) == SQLITE_ROW) {
 			const char *lp = catalog_col(ks, 0);

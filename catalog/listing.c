@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/log.h"
 #include "core/macro.h"
@@ -34,7 +35,7 @@ struct val {
 	unsigned no;
 };
 
-enum block_kind { BLOCK_NONE, BLOCK_DISKSHADOW, BLOCK_VSSADMIN, BLOCK_STORAGE };
+enum block_kind { BLOCK_NONE, BLOCK_DISKSHADOW, BLOCK_VSSADMIN, BLOCK_STORAGE, BLOCK_WRITER };
 
 #define MAX_VALS 32
 
@@ -57,6 +58,10 @@ struct parser {
 	/* diskshadow records since the last footer */
 	unsigned ds_records;
 	bool after_ds_record;
+	/* the open writer block: its name (the first quoted text of its "*" line) */
+	char writer_name[256];
+	/* a record, a set, a writer, a banner or a prompt was seen: the text is a listing */
+	bool recognized;
 };
 
 static bool is_hex(int c)
@@ -296,6 +301,7 @@ static int finish_diskshadow(struct parser *ps)
 		return r;
 	ps->ds_records++;
 	ps->after_ds_record = true;
+	ps->recognized = true;
 	return 0;
 }
 
@@ -347,6 +353,7 @@ static int finish_vssadmin(struct parser *ps)
 			return r;
 		s->context = md_type_context(s->type);
 	}
+	ps->recognized = true;
 	if (iv + 6 < ps->n_vals && (r = attr_words(s, &ps->vals[iv + 6], ',')) < 0)
 		return r;
 	if (ps->set_time.p && (r = val_dup(&ps->set_time, &s->created_text)) < 0)
@@ -376,6 +383,8 @@ static int finish_storage(struct parser *ps)
 		r = -ENOMEM;
 	if (r >= 0)
 		r = vec_push(&ps->m->storage, st);
+	if (r >= 0)
+		ps->recognized = true;
 	if (r < 0) {
 		free(st.for_path);
 		free(st.for_name);
@@ -385,6 +394,93 @@ static int finish_storage(struct parser *ps)
 		free(st.allocated);
 		free(st.maximum);
 		return r;
+	}
+	return 0;
+}
+
+/*
+ * A component line of a writer block: "+ Adding component: \\ASR\\ASR"
+ * (diskshadow's verbose `create`) or "+ Component "System Writer:\\System
+ * Files"" (its `list writers`): the quoted text if any, without the writer's
+ * name before ':'; the path's last part is the name, the rest its logical path.
+ */
+static int writer_component(struct parser *ps, const struct val *v, struct md_writer *w, bool selected)
+{
+	const char *p = v->p, *end = v->p + v->len, *q1 = memchr(p, '"', v->len), *q2, *slash;
+	size_t nlen = strlen(ps->writer_name);
+	char *lp = NULL, *name = NULL;
+	int r;
+
+	if (q1 && (q2 = memchr(q1 + 1, '"', (size_t)(end - q1 - 1)))) {
+		p = q1 + 1;
+		end = q2;
+		if ((size_t)(end - p) > nlen && memcmp(p, ps->writer_name, nlen) == 0 && p[nlen] == ':')
+			p += nlen + 1;
+	}
+	while (p < end && *p == '\\')
+		p++;
+	if (p == end)
+		return 0;
+	for (slash = end; slash > p && slash[-1] != '\\'; slash--)
+		;
+	r = md_strndup(p, slash > p ? (size_t)(slash - 1 - p) : 0, &lp);
+	if (r >= 0)
+		r = md_strndup(slash, (size_t)(end - slash), &name);
+	if (r >= 0)
+		r = md_component_add(w, lp, name, NULL, NULL, selected);
+	free(lp);
+	free(name);
+	return r;
+}
+
+/*
+ * A writer block: "* Including writer "NAME":" with "+ Adding component:"
+ * lines under it (verbose `create`: the writer takes part, these components
+ * are selected), "* Excluding writer "NAME", ..." alone (it does not: not
+ * kept), or a block whose "-" lines carry the writer and instance IDs (`list
+ * writers`: the writer's description, which says nothing about taking part).
+ */
+static int finish_writer(struct parser *ps)
+{
+	struct sr_guid ids[2] = { { { 0 } }, { { 0 } } };
+	unsigned n_ids = 0, n_comps = 0;
+	struct md_writer *w;
+	int r;
+
+	for (unsigned i = 0; i < ps->n_vals; i++)
+		if (ps->vals[i].p[0] == '+')
+			n_comps++;
+		else if (n_ids < 2 && ps->vals[i].len >= 38 &&
+			 braced_guid_at(ps->vals[i].p + ps->vals[i].len - 38, 38, &ids[n_ids]))
+			n_ids++;
+	ps->recognized = true;
+	/*
+	 * A name alone ("* Excluding writer ...", or `list writers status`)
+	 * says nothing this catalog can keep: the writer's metadata, if any,
+	 * tells that it did not take part.
+	 */
+	if (!n_ids && !n_comps)
+		return 0;
+	if (n_ids)
+		r = md_writer_get(ps->m, &ids[0], &ids[1], NULL, &w);
+	else
+		r = md_writer_get_named(ps->m, ps->writer_name, &w);
+	if (r < 0)
+		return r;
+	if (!w->name && (r = md_strdup(ps->writer_name, &w->name)) < 0)
+		return r;
+	if (n_ids)
+		w->has_wm = true;
+	for (unsigned i = 0; i < ps->n_vals; i++) {
+		struct val v = ps->vals[i];
+		if (v.len < 2 || v.p[0] != '+')
+			continue;
+		v = line_value(v.p + 1, v.len - 1, v.no);
+		r = writer_component(ps, &v, w, n_ids == 0);
+		if (r < 0)
+			return r;
+		if (!n_ids)
+			w->in_bcd = true;
 	}
 	return 0;
 }
@@ -401,6 +497,8 @@ static int finish_block(struct parser *ps)
 		return finish_vssadmin(ps);
 	case BLOCK_STORAGE:
 		return finish_storage(ps);
+	case BLOCK_WRITER:
+		return finish_writer(ps);
 	default:
 		return 0;
 	}
@@ -425,6 +523,7 @@ static int finish_set(struct parser *ps)
 	r = md_set_get(ps->m, &ps->set_id, &set);
 	if (r < 0)
 		return r;
+	ps->recognized = true;
 	if (ps->set_counted)
 		set->shadow_count = ps->set_count;
 	if (ps->set_time.p && (r = val_dup(&ps->set_time, &set->created_text)) < 0)
@@ -463,8 +562,41 @@ static int do_line(struct parser *ps, const struct line *l)
 		/* a blank line ends a block (diskshadow and vssadmin end theirs with one) */
 		return finish_block(ps);
 	}
-	if (l->len >= 2 && l->p[0] == '-' && l->p[1] == '>') /* diskshadow's prompt and script echo */
+	if (l->len >= 2 && l->p[0] == '-' && l->p[1] == '>') { /* diskshadow's prompt and script echo */
+		ps->recognized = true;
 		return finish_block(ps);
+	}
+	/* the tools' banners: "vssadmin 1.1 - ...", "Microsoft DiskShadow version 1.0" (names, not translated) */
+	if ((l->len > 9 && strncasecmp(l->p, "vssadmin ", 9) == 0) || memmem(l->p, l->len, "DiskShadow", 10))
+		ps->recognized = true;
+
+	/* a writer block: "* <words> "NAME"<words>", no GUID on the line */
+	if (l->p[0] == '*' && l->len > 2 && is_blank(l->p[1]) && memchr(l->p, '"', l->len)) {
+		const char *q1 = memchr(l->p, '"', l->len);
+		const char *q2 = memchr(q1 + 1, '"', (size_t)(l->p + l->len - q1 - 1));
+		const char *b = memchr(l->p, '{', l->len);
+
+		if (q2 && q2 > q1 + 1 && (size_t)(q2 - q1 - 1) < sizeof(ps->writer_name) &&
+		    !(b && braced_guid_at(b, (size_t)(l->p + l->len - b), &g))) {
+			r = finish_block(ps);
+			if (r >= 0)
+				r = finish_set(ps);
+			if (r < 0)
+				return r;
+			open_block(ps, BLOCK_WRITER, NULL, l);
+			memcpy(ps->writer_name, q1 + 1, (size_t)(q2 - q1 - 1));
+			ps->writer_name[q2 - q1 - 1] = 0;
+			ps->after_ds_record = false;
+			return 0;
+		}
+	}
+	if (ps->kind == BLOCK_WRITER) {
+		if ((l->p[0] == '+' || l->p[0] == '-') && l->len >= 2 && is_blank(l->p[1]))
+			return add_val(ps, (struct val){ l->p, l->len, l->no });
+		r = finish_block(ps);
+		if (r < 0)
+			return r;
+	}
 
 	/* a diskshadow (or vshadow) record: "* <label> = {GUID}  [%alias%]" */
 	if (l->p[0] == '*' && memchr(l->p, '{', l->len)) {
@@ -614,6 +746,9 @@ int md_parse_listing_text(struct md *m, const char *text, size_t len)
 		r = finish_set(&ps);
 	if (r < 0)
 		return r;
+	if (!ps.recognized)
+		return sr_fail(-EMEDIUMTYPE, "text without a diskshadow or vssadmin record, writer, banner or prompt: "
+					     "not a listing");
 	m->n_docs[MD_DOC_LISTING]++;
 	return 0;
 }

@@ -15,6 +15,8 @@ int md_set_get(struct md *m, const struct sr_guid *id, struct md_set **ret);
 int md_shadow_get(struct md *m, const struct sr_guid *id, struct md_shadow **ret);
 int md_writer_get(struct md *m, const struct sr_guid *writer, const struct sr_guid *instance,
 		  const struct sr_guid *set, struct md_writer **ret);
+/* A writer a listing names without IDs (named_only), found or added by name. */
+int md_writer_get_named(struct md *m, const char *name, struct md_writer **ret);
 int md_component_add(struct md_writer *w, const char *logical_path, const char *name, const char *caption,
 		     const char *type, bool selected);
 int md_evidence_add(struct md *m, const struct sr_guid *set, enum md_level level, bool strong, const char *text);

@@ -181,7 +181,7 @@ int md_writer_get(struct md *m, const struct sr_guid *writer, const struct sr_gu
 
 	for (size_t i = 0; i < m->writers.n; i++) {
 		struct md_writer *x = &m->writers.v[i];
-		if (!guid_equal(&x->writer_id, writer) || !guid_equal(&x->instance_id, instance))
+		if (x->named_only || !guid_equal(&x->writer_id, writer) || !guid_equal(&x->instance_id, instance))
 			continue;
 		if ((set != NULL) != x->has_set || (set && !guid_equal(set, &x->set_id)))
 			continue;
@@ -195,6 +195,27 @@ int md_writer_get(struct md *m, const struct sr_guid *writer, const struct sr_gu
 	r = vec_push(&m->writers, w);
 	if (r < 0)
 		return r;
+	*ret = &m->writers.v[m->writers.n - 1];
+	return 0;
+}
+
+int md_writer_get_named(struct md *m, const char *name, struct md_writer **ret)
+{
+	struct md_writer w = { .reboot_required = -1, .named_only = true };
+	int r;
+
+	for (size_t i = 0; i < m->writers.n; i++)
+		if (m->writers.v[i].named_only && m->writers.v[i].name && strcmp(m->writers.v[i].name, name) == 0) {
+			*ret = &m->writers.v[i];
+			return 0;
+		}
+	r = md_strdup(name, &w.name);
+	if (r >= 0)
+		r = vec_push(&m->writers, w);
+	if (r < 0) {
+		free(w.name);
+		return r;
+	}
 	*ret = &m->writers.v[m->writers.n - 1];
 	return 0;
 }
@@ -520,14 +541,30 @@ int md_finish(struct md *m, const struct sr_guid *default_set)
 				m->shadows.v[i].has_set = true;
 			}
 	}
-	/* the same writer instance seen in a BCD and in its WM document: one writer */
+	/*
+	 * The same writer instance seen in a BCD and in its WM document: one
+	 * writer. A writer a listing names without IDs joins the writer of the
+	 * same set and name whose IDs are known (the one that comes first).
+	 */
 	for (size_t i = 0; i < m->writers.n; i++) {
 		for (size_t j = i + 1; j < m->writers.n;) {
 			struct md_writer *a = &m->writers.v[i], *b = &m->writers.v[j];
-			if (!guid_equal(&a->writer_id, &b->writer_id) || !guid_equal(&a->instance_id, &b->instance_id) ||
-			    a->has_set != b->has_set || (a->has_set && !guid_equal(&a->set_id, &b->set_id))) {
+			bool same;
+
+			if (a->has_set != b->has_set || (a->has_set && !guid_equal(&a->set_id, &b->set_id)))
+				same = false;
+			else if (a->named_only || b->named_only)
+				same = a->name && b->name && strcmp(a->name, b->name) == 0;
+			else
+				same = guid_equal(&a->writer_id, &b->writer_id) && guid_equal(&a->instance_id, &b->instance_id);
+			if (!same) {
 				j++;
 				continue;
+			}
+			if (a->named_only && !b->named_only) {
+				struct md_writer t = *a;
+				*a = *b;
+				*b = t;
 			}
 			r = writer_merge(a, b);
 			if (r < 0)

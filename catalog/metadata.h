@@ -116,6 +116,7 @@ struct md_writer {
 	int reboot_required; /* -1 unknown */
 	bool in_bcd;         /* a WRITER_COMPONENTS element names it */
 	bool has_wm;         /* its writer metadata document was seen */
+	bool named_only;     /* named by a listing without its IDs: writer_id and instance_id are null */
 	VEC(struct md_component) comps;
 };
 
