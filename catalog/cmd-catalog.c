@@ -119,17 +119,15 @@ static void describe_input(const struct md *before, const struct md *m, char *bu
 		{ MD_DOC_MANIFEST, "diskshadow cab manifest" }, { MD_DOC_LISTING, "diskshadow or vssadmin listing" },
 	};
 	const char *kind = "document";
-	size_t n;
 
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
 		if (m->n_docs[kinds[i].k] > before->n_docs[kinds[i].k]) {
 			kind = kinds[i].name;
 			break;
 		}
-	n = (size_t)snprintf(buf, size, "%s: %zu set(s), %zu shadow copies, %zu writer(s), %zu storage association(s)",
-			     kind, m->sets.n - before->sets.n, m->shadows.n - before->shadows.n,
-			     m->writers.n - before->writers.n, m->storage.n - before->storage.n);
-	(void)n;
+	snprintf(buf, size, "%s: %zu set(s), %zu shadow copies, %zu writer(s), %zu storage association(s)", kind,
+		 m->sets.n - before->sets.n, m->shadows.n - before->shadows.n, m->writers.n - before->writers.n,
+		 m->storage.n - before->storage.n);
 }
 
 /*
@@ -302,6 +300,23 @@ int catalog_cli_open(const char *repo_opt, const char *pass_file, struct catalog
 
 enum { OPT_REPO = OPT_FIRST_VERB_OPTION, OPT_PASSFILE };
 
+/* Add g to the IDs unless it is there already or is skip. */
+static int id_add_new(struct sr_guid **v, size_t *n, size_t *cap, const struct sr_guid *skip, const struct sr_guid *g)
+{
+	int r;
+
+	if (skip && guid_equal(skip, g))
+		return 0;
+	for (size_t i = 0; i < *n; i++)
+		if (guid_equal(&(*v)[i], g))
+			return 0;
+	r = vec_grow_((void **)v, cap, *n + 1, sizeof(**v));
+	if (r < 0)
+		return r;
+	(*v)[(*n)++] = *g;
+	return 0;
+}
+
 /*
  * The sets the documents (and images) name, against text: when the catalog
  * knows no set of that prefix (ret != NULL), the one set of the documents it
@@ -317,26 +332,17 @@ static int doc_set_match(const struct import_job *j, const char *text, const str
 
 	if (!known && !ret)
 		return 0;
-#define ADD_ID(g)                                                                     \
-	do {                                                                          \
-		bool seen_ = known && guid_equal(known, (g));                         \
-		for (size_t k_ = 0; !seen_ && k_ < ids.n; k_++)                       \
-			seen_ = guid_equal(&ids.v[k_], (g));                          \
-		if (!seen_ && r >= 0)                                                 \
-			r = vec_push(&ids, *(g));                                     \
-	} while (0)
-	for (size_t i = 0; i < j->m.sets.n; i++)
-		ADD_ID(&j->m.sets.v[i].id);
-	for (size_t i = 0; i < j->m.shadows.n; i++)
+	for (size_t i = 0; r >= 0 && i < j->m.sets.n; i++)
+		r = id_add_new(&ids.v, &ids.n, &ids.cap, known, &j->m.sets.v[i].id);
+	for (size_t i = 0; r >= 0 && i < j->m.shadows.n; i++)
 		if (j->m.shadows.v[i].has_set)
-			ADD_ID(&j->m.shadows.v[i].set_id);
-	for (size_t i = 0; j->vs && i < j->vs->n; i++)
-		for (unsigned k = 0; k < vss_volume_store_count(j->vs->vols[i].vss); k++) {
+			r = id_add_new(&ids.v, &ids.n, &ids.cap, known, &j->m.shadows.v[i].set_id);
+	for (size_t i = 0; r >= 0 && j->vs && i < j->vs->n; i++)
+		for (unsigned k = 0; r >= 0 && k < vss_volume_store_count(j->vs->vols[i].vss); k++) {
 			const struct vss_store_info *s = vss_volume_store(j->vs->vols[i].vss, k);
 			if (s->has_data)
-				ADD_ID(&s->set_id);
+				r = id_add_new(&ids.v, &ids.n, &ids.cap, known, &s->set_id);
 		}
-#undef ADD_ID
 	if (r < 0)
 		goto out;
 	r = guid_match(text, ids.v, ids.n, sizeof(struct sr_guid));
