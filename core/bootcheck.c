@@ -54,52 +54,6 @@ int winvol_roles(struct src *vol, struct winvol_roles *ret)
 	return 0;
 }
 
-int winvol_file_covers(struct src *vol, uint64_t file_ref, const struct vss_range *ranges, size_t n, bool *ret)
-{
-	struct ntfsio *nio = NULL;
-	ntfs_inode *ni = NULL;
-	ntfs_attr *na = NULL;
-	uint64_t cs;
-	uint16_t seq = (uint16_t)(file_ref >> 48);
-	bool ok = false;
-	int r;
-
-	r = ntfsio_open(vol, &nio);
-	if (r < 0)
-		return r;
-	cs = ntfsio_cluster_size(nio);
-	ni = ntfs_inode_open(ntfsio_volume(nio), (MFT_REF)(file_ref & 0xffffffffffffULL));
-	if (!ni || !(ni->mrec->flags & MFT_RECORD_IN_USE) || (seq && le16_to_cpu(ni->mrec->sequence_number) != seq))
-		goto out;
-	na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
-	if (!na || !NAttrNonResident(na) || ntfs_attr_map_whole_runlist(na) < 0)
-		goto out;
-	ok = true;
-	for (size_t i = 0; i < n && ok; i++) {
-		/* every cluster of the range must be in a run of this file */
-		for (uint64_t c = ranges[i].off / cs; c * cs < ranges[i].off + ranges[i].len && ok;) {
-			const runlist_element *rl;
-			bool found = false;
-			for (rl = na->rl; rl && rl->length; rl++)
-				if (rl->lcn >= 0 && (uint64_t)rl->lcn <= c && c < (uint64_t)(rl->lcn + rl->length)) {
-					c = (uint64_t)(rl->lcn + rl->length); /* skip to the end of this run */
-					found = true;
-					break;
-				}
-			ok = found;
-		}
-	}
-out:
-	if (na)
-		ntfs_attr_close(na);
-	if (ni)
-		ntfs_inode_close(ni);
-	ntfsio_close(nio);
-	sr_errclear();
-	*ret = ok;
-	return 0;
-}
-
 int winvol_file_runs(struct src *vol, uint64_t file_ref, struct vss_range **ret, size_t *ret_n)
 {
 	struct ntfsio *nio = NULL;
@@ -141,6 +95,38 @@ out:
 	sr_errclear();
 	*ret = out.v;
 	*ret_n = out.n;
+	return 0;
+}
+
+int winvol_file_covers(struct src *vol, uint64_t file_ref, const struct vss_range *ranges, size_t n, bool *ret)
+{
+	struct vss_range *runs = NULL;
+	size_t nr = 0;
+	bool ok;
+	int r;
+
+	r = winvol_file_runs(vol, file_ref, &runs, &nr);
+	if (r == -EBADMSG) { /* runs that cannot be mapped are nothing the store can count on */
+		sr_errclear();
+		*ret = false;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	ok = nr > 0; /* a file that is gone, or resident, covers nothing */
+	for (size_t i = 0; i < n && ok; i++)
+		/* every byte of the range in a run of this file (runs are whole clusters) */
+		for (uint64_t at = ranges[i].off; at < ranges[i].off + ranges[i].len && ok;) {
+			ok = false;
+			for (size_t k = 0; k < nr; k++)
+				if (runs[k].off <= at && at < runs[k].off + runs[k].len) {
+					at = runs[k].off + runs[k].len; /* skip to the end of this run */
+					ok = true;
+					break;
+				}
+		}
+	free(runs);
+	*ret = ok;
 	return 0;
 }
 
