@@ -49,7 +49,6 @@ ntfsfix -n "$T/r2.img" >/dev/null || fail "ntfsfix -n after revert to 18f1ac6e"
 mkdir "$T/new"
 vshadowmount "$T/r2.img" "$T/new" >/dev/null || fail "vshadowmount of the reverted volume"
 mounts+=("$T/new")
-cmp -s "$T/r2.img" "$T/orig/vss2" || true
 # every block where shadow copy 1 now reads differently is one libvshadow zero-fills as not in use
 n=0
 for b in $(diff_blocks "$T/new/vss1" "$T/orig/vss1"); do
