@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # kill -9 during a revert of a volume with trimmed, reused store files (issue
 # #15), at moments picked from the revert's own progress (--progress=json): a
-# phase (reading the blocks, or writing them), a fraction of it, then a random
-# delay under a second. Running the same command again finishes the job,
-# byte-identical to an uninterrupted revert. (3 kills here;
-# tests/stress/t0722-revert-trimmed-kill-20.sh does 20.) Prints where the kills
-# landed: before the journal (image untouched), with a journal, or after the end.
+# phase (reading the blocks, or writing them: every other kill), a fraction of
+# it taken from a report that is not the phase's last, then a random delay
+# under 0.3 s (reports come every second, so the kill lands inside the phase).
+# Running the same command again finishes the job, byte-identical to an
+# uninterrupted revert. (3 kills here; tests/stress/t0722-revert-trimmed-kill-20.sh
+# does 20.) Prints where the kills landed: before the journal (image untouched)
+# or with a journal; every kill must land during the revert.
 . "$(dirname "$0")/lib.sh"
 need_cmd python3 python3
 KILLS=${KILLS:-3}
@@ -21,16 +23,16 @@ mkfifo "$T/p"
 before=0 journal=0 after=0
 for i in $(seq "$KILLS"); do
 	cp --sparse=always "$G/volume.img" "$T/t.img"
-	phase=$([ $((RANDOM % 2)) = 0 ] && echo reading || echo writing)
-	pct=$((RANDOM % 100))
-	jitter=$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.3f", rand() * 0.9 }')
+	phase=$([ $((i % 2)) = 1 ] && echo reading || echo writing)
+	pct=$((RANDOM % 90))
+	jitter=$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.3f", rand() * 0.3 }')
 	SHADOWREV_TEST_READ_DELAY_US=3000 SHADOWREV_TEST_WRITE_DELAY_US=5000 \
 		$SR revert "$id" "$T/t.img" --yes --progress=json >/dev/null 2>"$T/p" &
 	pid=$!
-	# the first progress report of that phase at or past pct %, then the delay
+	# the first progress report of that phase at or past pct % (not its last one), then the delay
 	while read -r line; do
 		case $line in
-		*"\"progress\":\"$phase\""*)
+		*"\"progress\":\"$phase\""*'"final":false'*)
 			d=$(sed 's/.*"done":\([0-9]*\).*/\1/' <<<"$line")
 			t=$(sed 's/.*"total":\([0-9]*\).*/\1/' <<<"$line")
 			if [ $((d * 100)) -ge $((t * pct)) ]; then
@@ -63,4 +65,7 @@ for i in $(seq "$KILLS"); do
 	echo "# kill $i at $at ($state): finished, identical"
 done
 echo "# landed: $before before the journal was committed, $journal with a committed journal, $after after the end"
+echo "# landed during the revert: $((before + journal)) of $KILLS"
+[ "$after" = 0 ] || fail "$after of $KILLS kills came after the revert had finished"
+[ "$KILLS" -lt 2 ] || [ "$journal" -ge 1 ] || fail "no kill landed while the revert was writing"
 exit 0
