@@ -70,7 +70,13 @@ start_script() {
 	while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n 2>/dev/null || true; done
 	(
 		s=$SECONDS
-		timeout --kill-after=10 "$limit" bash "$script" </dev/null >"$log" 2>&1
+		local san=$log.san
+		[[ $san == /* ]] || san=$repo/$san
+		rm -f "$san".*
+		# sanitizer reports of every process the test starts (mount daemons send stderr to /dev/null)
+		# go to files beside its log; any such file fails the test
+		ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$san" UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$san" \
+			timeout --kill-after=10 "$limit" bash "$script" </dev/null >"$log" 2>&1
 		echo "$? $((SECONDS - s))" >"$log.rc"
 	) &
 }
@@ -79,6 +85,11 @@ report_script() {
 	log=$(log_of "$name")
 	read -r rc secs <"$log.rc" || rc=255 secs=0
 	rm -f "$log.rc"
+	if compgen -G "$log.san.*" >/dev/null; then
+		fail "$name" "sanitizer report" "$(cat "$log".san.* | head -n 60)"
+		sed -i '$ s/^[0-9]* /'"$secs"' /' "$logs/times"
+		return
+	fi
 	case $rc in
 	0) pass "$name" ;;
 	77)
