@@ -700,12 +700,29 @@ int cmd_expose(int argc, char **argv)
 		goto fail;
 	}
 
+	/* a repository's volumes decode with threads, which fork() does not carry: the daemon opens them again */
+	if (n_images == 0) {
+		mnt_tree_free(t);
+		t = NULL;
+	}
 	r = mnt_daemonize(false, &mo.ready_fd, &parent_exit);
 	if (r < 0)
 		goto fail;
 	if (r == 0) {
 		/* the daemon: serve until unexposed */
 		close(lock);
+		if (!t) {
+			struct sr_guid sid, setid;
+			r = mnt_tree_new(&t);
+			if (r >= 0)
+				r = mnt_build_shadow(t, id_text, NULL, 0, repo_dir, pass_file, &sid, &setid);
+			if (r < 0) {
+				sr_error(r, "cannot expose shadow copy '%s'", id_text);
+				mnt_ready(mo.ready_fd, EXIT_FAILED);
+				mnt_tree_free(t);
+				return EXIT_FAILED;
+			}
+		}
 		r = mnt_serve(t, e.mount, &mo);
 		if (r < 0) {
 			sr_error(r, "cannot mount on '%s'", e.mount);

@@ -58,6 +58,8 @@ int cmd_mount(int argc, char **argv)
 	bool sys = false;
 	struct stat st;
 	int o, ex, r, state, parent_exit;
+	struct sr_guid sid, setid;
+	bool reopen;
 
 	while ((o = cli_getopt(argc, argv, "f", opts)) != -1) {
 		if (o == '?' || o == ':')
@@ -119,10 +121,9 @@ int cmd_mount(int argc, char **argv)
 	r = mnt_tree_new(&t);
 	if (r >= 0) {
 		t->list_system = sys;
-		if (only) {
-			struct sr_guid sid, setid;
+		if (only)
 			r = mnt_build_shadow(t, only, NULL, 0, repo_dir, pass_file, &sid, &setid);
-		} else if (argc - optind > 1)
+		else if (argc - optind > 1)
 			r = mnt_build_images(t, argv + optind, (size_t)(argc - optind - 1));
 		else
 			r = mnt_build_repo(t, repo_dir, pass_file, mo.cache_size);
@@ -134,6 +135,16 @@ int cmd_mount(int argc, char **argv)
 			return r == -ENOENT || r == -ENOTUNIQ ? EXIT_USAGE : EXIT_FAILED;
 		}
 		return sr_error(r, "cannot mount %s", argc - optind > 1 ? "the images" : "the repository");
+	}
+	/*
+	 * A repository's volumes decode with threads of their own, which fork()
+	 * does not carry into the daemon (joining them there crashed): what was
+	 * opened here only proved that the name resolves; the daemon opens it again.
+	 */
+	reopen = only && !mo.foreground;
+	if (reopen) {
+		mnt_tree_free(t);
+		t = NULL;
 	}
 	r = mnt_daemonize(mo.foreground, &mo.ready_fd, &parent_exit);
 	if (r < 0) {
@@ -157,6 +168,19 @@ int cmd_mount(int argc, char **argv)
 			json_end(&j);
 		}
 		return parent_exit;
+	}
+	if (reopen) {
+		r = mnt_tree_new(&t);
+		if (r >= 0) {
+			t->list_system = sys;
+			r = mnt_build_shadow(t, only, NULL, 0, repo_dir, pass_file, &sid, &setid);
+		}
+		if (r < 0) {
+			sr_error(r, "cannot mount '%s'", only);
+			mnt_ready(mo.ready_fd, EXIT_FAILED);
+			mnt_tree_free(t);
+			return EXIT_FAILED;
+		}
 	}
 	r = mnt_serve(t, mp, &mo);
 	if (r < 0) {
