@@ -255,6 +255,12 @@ static int prompt_tty(const char *prompt, char **ret)
 }
 
 static char *env_pass; /* $SHADOWREV_PASSPHRASE, taken out of the environment */
+/*
+ * The passphrase typed at the prompt, kept for this process's later asks: a
+ * mount or expose daemon opens the repository again after fork() and setsid(),
+ * with no terminal to ask on.
+ */
+static char *typed_pass;
 
 void crypto_passphrase_env_take(void)
 {
@@ -297,6 +303,10 @@ int crypto_passphrase_get(const char *file, const char *prompt, bool confirm, ch
 	env = getenv("SHADOWREV_PASSPHRASE_FILE");
 	if (env && *env)
 		return pass_from_file(env, ret);
+	if (typed_pass && !confirm) {
+		*ret = strdup(typed_pass);
+		return *ret ? 0 : -ENOMEM;
+	}
 	if (!isatty(STDIN_FILENO))
 		return sr_fail(-ENOKEY, "no passphrase: use --passphrase-file or SHADOWREV_PASSPHRASE");
 	r = prompt_tty(prompt ? prompt : "Passphrase: ", &a);
@@ -315,6 +325,8 @@ int crypto_passphrase_get(const char *file, const char *prompt, bool confirm, ch
 		}
 		crypto_passphrase_free(b);
 	}
+	if (!confirm && !typed_pass)
+		typed_pass = strdup(a); /* out of memory: ask again next time */
 	*ret = a;
 	return 0;
 }
